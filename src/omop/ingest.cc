@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "common/files.h"
+#include "common/log.h"
 #include "common/strings.h"
 #include "omop/archive.h"
 #include "omop/cdm.h"
@@ -113,11 +114,15 @@ class Ingester {
     }
 
     ASSIGN_OR_RETURN(store::Transaction tx, store::Transaction::Begin(src_));
+    const int64_t t0 = SystemClock::Default().MonotonicMicros();
     RETURN_IF_ERROR(PrepareTables());
     for (const auto& f : files) {
       RETURN_IF_ERROR(LoadTable(f));
     }
+    const int64_t t1 = SystemClock::Default().MonotonicMicros();
     RETURN_IF_ERROR(Check(files));
+    const int64_t t2 = SystemClock::Default().MonotonicMicros();
+    log::Debug("ingest omop: load {:.3f} s, checks {:.3f} s", (t1 - t0) / 1e6, (t2 - t1) / 1e6);
     RETURN_IF_ERROR(
         store::RecordDataset(src_, {"omop", "omop", opts_.from.filename().string(), report_.persons,
                                     SystemClock::Default().NowMicros()}));
@@ -158,6 +163,7 @@ class Ingester {
       return Status::Ok();
     }
     const std::string path_literal = d_.QuoteLiteral(f.path.string());
+    const int64_t start = SystemClock::Default().MonotonicMicros();
     // The header, read by DuckDB's sniffer.
     auto header = src_.Query(
         fmt::format("SELECT * FROM read_csv({}, header = true, all_varchar = true, delim = ',', "
@@ -207,17 +213,21 @@ class Ingester {
                      store::QueryInt(src_, "SELECT count(*) FROM " + d_.QuoteIdentifier(t.name)));
     report_.tables.push_back({t.name, f.label, rows});
     labels_[t.name] = f.label;
+    log::Debug("ingest omop: {} loaded in {:.3f} s", t.name,
+               (SystemClock::Default().MonotonicMicros() - start) / 1e6);
     Progress(fmt::format("{}: {} rows", t.name, rows));
     return Status::Ok();
   }
 
   Result<int64_t> Count(const std::string& sql) { return store::QueryInt(src_, sql); }
 
+  // One scan per table computes every per-row check: empty required values, persons that do not
+  // exist, reversed dates and unknown concept ids (membership tests are hash joins DuckDB builds
+  // once per query). Dates against observation periods need a range join: a second query.
   Status Check(const std::vector<SourceFile>& files) {
     Progress("checking persons, dates and concepts");
     const std::string person = d_.QuoteIdentifier("person");
-    ASSIGN_OR_RETURN(int64_t dup,
-                     Count("SELECT count(*) - count(DISTINCT person_id) FROM " + person));
+    ASSIGN_OR_RETURN(int64_t dup, Count("SELECT count(*) - count(DISTINCT person_id) FROM " + person));
     if (dup > 0) {
       return Status::InvalidArgument(
           fmt::format("{}: {} person_id values appear more than once", labels_["person"], dup));
@@ -237,68 +247,82 @@ class Ingester {
       if (!labels_.count(t.name)) continue;  // empty file
       const std::string& label = labels_[t.name];
       const std::string tq = d_.QuoteIdentifier(t.name);
-      // Empty values in required columns.
+
+      // What each aggregate of the scan means, in order.
+      enum class Kind { kNull, kOrphan, kReversed, kUnknownConcept };
+      struct Item {
+        Kind kind;
+        std::string column;
+      };
+      std::vector<Item> items;
+      std::vector<std::string> aggs;
       for (const auto& c : t.columns) {
         if (!c.required) continue;
-        ASSIGN_OR_RETURN(int64_t nulls,
-                         Count(fmt::format("SELECT count(*) FROM {} WHERE {} IS NULL", tq,
-                                           d_.QuoteIdentifier(c.name))));
-        if (nulls == 0) continue;
-        if (c.name == "person_id") {
-          return Status::InvalidArgument(fmt::format(
-              "{}: {} rows have no person_id (column \"person_id\" is required)", label, nulls));
-        }
-        report_.warnings.push_back(fmt::format(
-            "{}: {} rows have no value in required column \"{}\"", label, nulls, c.name));
+        items.push_back({Kind::kNull, c.name});
+        aggs.push_back(fmt::format("count(*) FILTER (WHERE {} IS NULL)", d_.QuoteIdentifier(c.name)));
       }
       if (t.HasPersonId() && t.name != "person") {
-        ASSIGN_OR_RETURN(int64_t orphans,
-                         Count(fmt::format("SELECT count(*) FROM {} e WHERE NOT EXISTS (SELECT 1 "
-                                           "FROM person p WHERE p.person_id = e.person_id)",
-                                           tq)));
-        if (orphans > 0) {
-          return Status::InvalidArgument(
-              fmt::format("{}: {} rows refer to a person_id that is not in {}", label, orphans,
-                          labels_["person"]));
-        }
-      }
-      if (!t.start_date.empty() && periods > 0 && t.name != "observation_period" &&
-          t.name != "payer_plan_period") {
-        ASSIGN_OR_RETURN(
-            int64_t outside,
-            Count(
-                fmt::format("SELECT count(*) FROM {} e WHERE e.{} IS NOT NULL AND NOT EXISTS "
-                            "(SELECT 1 FROM observation_period op WHERE op.person_id = e.person_id "
-                            "AND e.{} BETWEEN op.observation_period_start_date AND "
-                            "op.observation_period_end_date)",
-                            tq, t.start_date, t.start_date)));
-        if (outside > 0) {
-          report_.warnings.push_back(
-              fmt::format("{}: {} rows dated outside every observation period of their person",
-                          label, outside));
-        }
+        items.push_back({Kind::kOrphan, "person_id"});
+        aggs.push_back(
+            "count(*) FILTER (WHERE person_id IS NOT NULL AND NOT (person_id IN (SELECT person_id "
+            "FROM person WHERE person_id IS NOT NULL)))");
       }
       if (!t.start_date.empty() && !t.end_date.empty()) {
-        ASSIGN_OR_RETURN(int64_t reversed,
-                         Count(fmt::format("SELECT count(*) FROM {} WHERE {} < {}", tq, t.end_date,
-                                           t.start_date)));
-        if (reversed > 0) {
-          report_.warnings.push_back(fmt::format("{}: {} rows end before they start ({} < {})",
-                                                 label, reversed, t.end_date, t.start_date));
-        }
+        items.push_back({Kind::kReversed, t.end_date});
+        aggs.push_back(fmt::format("count(*) FILTER (WHERE {} < {})", t.end_date, t.start_date));
       }
       if (concepts > 0 && t.category != "vocabulary") {
         for (const auto& c : t.columns) {
           if (!EndsWith(c.name, "_concept_id")) continue;
-          ASSIGN_OR_RETURN(int64_t unknown,
-                           Count(fmt::format(
-                               "SELECT count(*) FROM {} e WHERE e.{} IS NOT NULL AND e.{} <> 0 AND "
-                               "NOT EXISTS (SELECT 1 FROM concept c WHERE c.concept_id = e.{})",
-                               tq, c.name, c.name, c.name)));
-          if (unknown > 0) {
-            report_.warnings.push_back(fmt::format(
-                "{}: {} rows have a {} that is not in the vocabulary", label, unknown, c.name));
+          items.push_back({Kind::kUnknownConcept, c.name});
+          aggs.push_back(fmt::format(
+              "count(*) FILTER (WHERE {0} IS NOT NULL AND {0} <> 0 AND NOT ({0} IN (SELECT "
+              "concept_id FROM concept WHERE concept_id IS NOT NULL)))",
+              d_.QuoteIdentifier(c.name)));
+        }
+      }
+      if (!aggs.empty()) {
+        ASSIGN_OR_RETURN(store::Chunk counts,
+                         store::QueryAll(src_, "SELECT " + Join(aggs, ", ") + " FROM " + tq));
+        for (size_t i = 0; i < items.size(); ++i) {
+          const int64_t n = counts.columns[i].ints[0];
+          if (n == 0) continue;
+          const Item& it = items[i];
+          switch (it.kind) {
+            case Kind::kNull:
+              if (it.column == "person_id") {
+                return Status::InvalidArgument(fmt::format(
+                    "{}: {} rows have no person_id (column \"person_id\" is required)", label, n));
+              }
+              report_.warnings.push_back(fmt::format(
+                  "{}: {} rows have no value in required column \"{}\"", label, n, it.column));
+              break;
+            case Kind::kOrphan:
+              return Status::InvalidArgument(fmt::format(
+                  "{}: {} rows refer to a person_id that is not in {}", label, n, labels_["person"]));
+            case Kind::kReversed:
+              report_.warnings.push_back(fmt::format("{}: {} rows end before they start ({} < {})",
+                                                     label, n, t.end_date, t.start_date));
+              break;
+            case Kind::kUnknownConcept:
+              report_.warnings.push_back(fmt::format(
+                  "{}: {} rows have a {} that is not in the vocabulary", label, n, it.column));
+              break;
           }
+        }
+      }
+      if (!t.start_date.empty() && periods > 0 && t.name != "observation_period" &&
+          t.name != "payer_plan_period") {
+        ASSIGN_OR_RETURN(int64_t outside,
+                         Count(fmt::format(
+                             "SELECT count(*) FROM {} e WHERE e.{} IS NOT NULL AND NOT EXISTS "
+                             "(SELECT 1 FROM observation_period op WHERE op.person_id = e.person_id "
+                             "AND e.{} BETWEEN op.observation_period_start_date AND "
+                             "op.observation_period_end_date)",
+                             tq, t.start_date, t.start_date)));
+        if (outside > 0) {
+          report_.warnings.push_back(fmt::format(
+              "{}: {} rows dated outside every observation period of their person", label, outside));
         }
       }
     }
