@@ -2,35 +2,56 @@
 
 #include <fmt/format.h>
 
-#include <regex>
+#include <cctype>
+#include <string>
+#include <vector>
 
 #include "common/strings.h"
 
 namespace passerelle::store {
 
-std::string DescribeCsvError(std::string_view file_label, std::string_view message) {
-  const std::string msg(message);
-  std::smatch m;
+namespace {
+
+// The text after `key` up to (not including) `end`, or empty.
+std::string_view Between(std::string_view s, std::string_view key, std::string_view end) {
+  size_t a = s.find(key);
+  if (a == std::string_view::npos) return {};
+  a += key.size();
+  size_t b = s.find(end, a);
+  if (b == std::string_view::npos) return {};
+  return s.substr(a, b - a);
+}
+
+}  // namespace
+
+std::string DescribeCsvError(std::string_view file_label, std::string_view msg) {
   std::string where;
-  if (std::regex_search(msg, m, std::regex(R"(CSV Error on Line: (\d+))"))) {
-    where = fmt::format("line {}", m[1].str());
+  if (size_t p = msg.find("CSV Error on Line: "); p != std::string_view::npos) {
+    size_t a = p + 19, b = a;
+    while (b < msg.size() && msg[b] >= '0' && msg[b] <= '9') ++b;
+    if (b > a) where = fmt::format("line {}", msg.substr(a, b - a));
   }
   // Conversion errors: the column and the type, never the value.
-  if (std::regex_search(
-          msg, m,
-          std::regex(
-              R"re(converting column "([^"]*)"\. Could not convert string .* to '([^']+)')re"))) {
-    std::string col = m[1].str();
-    std::string type = m[2].str();
-    std::string what = type == "DATE" || type == "TIMESTAMP"
-                           ? fmt::format("not a valid {} (expected YYYY-MM-DD)", AsciiLower(type))
-                           : fmt::format("not a valid {}", AsciiLower(type));
+  std::string_view col = Between(msg, "converting column \"", "\". Could not convert string");
+  if (!col.empty()) {
+    // "... Could not convert string "<value>" to '<TYPE>'": the type is the last quoted word.
+    std::string_view line = msg.substr(msg.find("converting column"));
+    line = line.substr(0, line.find('\n'));
+    size_t close = line.rfind('\'');
+    size_t open = close == std::string_view::npos || close == 0 ? std::string_view::npos
+                                                                : line.rfind('\'', close - 1);
+    std::string type = open == std::string_view::npos
+                           ? std::string("value")
+                           : AsciiLower(line.substr(open + 1, close - open - 1));
+    std::string what = type == "date" || type == "timestamp"
+                           ? fmt::format("not a valid {} (expected YYYY-MM-DD)", type)
+                           : fmt::format("not a valid {}", type);
     if (where.empty()) return fmt::format("{}: column \"{}\": {}", file_label, col, what);
     return fmt::format("{}: {}, column \"{}\": {}", file_label, where, col, what);
   }
   // The sniffer gives up on files whose rows disagree (told not to skip lines, it cannot hide
   // them).
-  if (msg.find("Error when sniffing file") != std::string::npos) {
+  if (msg.find("Error when sniffing file") != std::string_view::npos) {
     return fmt::format(
         "{}: not a regular CSV file (do all rows have the same number of fields, and are quotes "
         "balanced?)",
@@ -57,8 +78,9 @@ std::string DescribeCsvError(std::string_view file_label, std::string_view messa
     reason = std::string(first);
   }
   if (!reason.empty() && reason.back() == '.') reason.pop_back();
-  if (!reason.empty())
+  if (!reason.empty()) {
     reason[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(reason[0])));
+  }
   if (where.empty()) return fmt::format("{}: {}", file_label, reason);
   return fmt::format("{}: {}: {}", file_label, where, reason);
 }

@@ -108,9 +108,13 @@ Status DecodeVector(duckdb_vector vec, idx_t n, const ColumnDecoder& d, const st
     for (idx_t i = 0; i < n; ++i) out.ints[i] = static_cast<int64_t>(p[i]);
   };
   switch (d.physical) {
-    case DUCKDB_TYPE_BOOLEAN:
-      ints(static_cast<bool*>(data));
+    case DUCKDB_TYPE_BOOLEAN: {
+      // Read bytes, not bool: a NULL slot may hold any byte.
+      auto* p = static_cast<uint8_t*>(data);
+      out.ints.resize(n);
+      for (idx_t i = 0; i < n; ++i) out.ints[i] = p[i] != 0;
       break;
+    }
     case DUCKDB_TYPE_TINYINT:
       ints(static_cast<int8_t*>(data));
       break;
