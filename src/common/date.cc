@@ -40,6 +40,9 @@ Result<int32_t> ParseDate(std::string_view text) {
   if (text.size() != 10 || text[4] != '-' || text[7] != '-') return bad();
   int y = 0, m = 0, d = 0;
   auto parse = [&](std::string_view s, int& out) {
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;  // from_chars would accept a sign
+    }
     auto r = std::from_chars(s.data(), s.data() + s.size(), out);
     return r.ec == std::errc() && r.ptr == s.data() + s.size();
   };

@@ -22,9 +22,38 @@ std::string_view Between(std::string_view s, std::string_view key, std::string_v
   return s.substr(a, b - a);
 }
 
+// `msg` without the rows DuckDB quotes: every "Original Line: ..." up to the end of its line.
+std::string WithoutQuotedRows(std::string_view msg) {
+  std::string out;
+  size_t pos = 0;
+  for (;;) {
+    size_t a = msg.find("Original Line:", pos);
+    if (a == std::string_view::npos) break;
+    out += msg.substr(pos, a - pos);
+    out += "Original Line:";
+    size_t nl = msg.find('\n', a);
+    if (nl == std::string_view::npos) return out;
+    pos = nl;
+  }
+  out += msg.substr(pos);
+  return out;
+}
+
+// The first line of an error that is not a CSV row error, with any quoted value cut off.
+std::string SafeFirstLine(std::string_view msg) {
+  std::string_view first = msg.substr(0, msg.find('\n'));
+  size_t v = first.find("Could not convert string");
+  if (v != std::string_view::npos) {
+    return std::string(Trim(first.substr(0, v))) + " a value could not be converted";
+  }
+  return std::string(Trim(first));
+}
+
 }  // namespace
 
-std::string DescribeCsvError(std::string_view file_label, std::string_view msg) {
+std::string DescribeCsvError(std::string_view file_label, std::string_view raw) {
+  const std::string clean = WithoutQuotedRows(raw);
+  const std::string_view msg = clean;
   std::string where;
   if (size_t p = msg.find("CSV Error on Line: "); p != std::string_view::npos) {
     size_t a = p + 19, b = a;
@@ -73,9 +102,8 @@ std::string DescribeCsvError(std::string_view file_label, std::string_view msg) 
     }
   }
   if (reason.empty()) {
-    // Not a row-level CSV error (missing file, bad option): DuckDB's first line is safe.
-    std::string_view first = lines.empty() ? std::string_view() : Trim(lines[0]);
-    reason = std::string(first);
+    // Not a row-level CSV error (missing file, bad option): DuckDB's first line, values cut.
+    reason = SafeFirstLine(msg);
   }
   if (!reason.empty() && reason.back() == '.') reason.pop_back();
   if (!reason.empty()) {

@@ -24,6 +24,8 @@ TEST(DateTest, ParseIsStrict) {
   EXPECT_FALSE(ParseDate("2023-13-01").ok());
   EXPECT_FALSE(ParseDate("2023/01/01").ok());
   EXPECT_FALSE(ParseDate("20230101").ok());
+  EXPECT_FALSE(ParseDate("-000-01-01").ok());  // found by fuzzing: from_chars takes a sign
+  EXPECT_FALSE(ParseDate("+024-01-01").ok());
   EXPECT_EQ(ParseDate("x").status().message(), "\"x\" is not a date (expected YYYY-MM-DD)");
 }
 

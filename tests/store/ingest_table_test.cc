@@ -146,5 +146,16 @@ TEST(CsvErrorTest, NeverRepeatsTheRow) {
             "DEATH.csv: line 2, column \"death_date\": not a valid date (expected YYYY-MM-DD)");
 }
 
+// Found by fuzzing: a quoted row that is not on a line of its own reached the fallback path.
+TEST(CsvErrorTest, RegressionRowOnTheFirstLineIsCut) {
+  std::string m = DescribeCsvError(
+      "f.csv", "Conversion Error: CSV Error on Line: 4\x1bOriginal Line: 1,SECRET,2 whatever");
+  EXPECT_EQ(m.find("SECRET"), std::string::npos) << m;
+  std::string v =
+      DescribeCsvError("f.csv", "Conversion Error: Could not convert string 'SECRET' to INT32");
+  EXPECT_EQ(v.find("SECRET"), std::string::npos) << v;
+  EXPECT_EQ(v, "f.csv: conversion Error: a value could not be converted");
+}
+
 }  // namespace
 }  // namespace passerelle::store
