@@ -50,6 +50,32 @@ void Apply(const Bytes32& seed, std::span<uint64_t> out, Op op) {
 
 }  // namespace
 
+void PrgAccumulate(std::span<const PrgTerm> terms, std::span<uint64_t> acc) {
+  EnsureSodium();
+  if (acc.size() > kPrgMaxValues) std::abort();  // REQUIRES violated: a bug in the caller.
+  static constexpr std::array<uint8_t, 12> kNonce{};
+  alignas(64) std::array<uint64_t, kChunkValues> chunk;
+  for (size_t start = 0; start < acc.size(); start += kChunkValues) {
+    const size_t n = std::min(kChunkValues, acc.size() - start);
+    const size_t bytes = ((n + kValuesPerBlock - 1) / kValuesPerBlock) * 64;
+    uint64_t* dst = acc.data() + start;
+    for (const PrgTerm& t : terms) {
+      crypto_stream_chacha20_ietf_xor_ic(
+          reinterpret_cast<uint8_t*>(chunk.data()), kZeros.data(), bytes, kNonce.data(),
+          static_cast<uint32_t>(start / kValuesPerBlock), t.seed->data());
+      if constexpr (std::endian::native == std::endian::big) {
+        for (size_t i = 0; i < n; ++i) chunk[i] = __builtin_bswap64(chunk[i]);
+      }
+      if (t.subtract) {
+        for (size_t i = 0; i < n; ++i) dst[i] -= chunk[i];
+      } else {
+        for (size_t i = 0; i < n; ++i) dst[i] += chunk[i];
+      }
+    }
+  }
+  sodium_memzero(chunk.data(), sizeof chunk);
+}
+
 void PrgExpand(const Bytes32& seed, std::span<uint64_t> out) { Apply(seed, out, Op::kSet); }
 void PrgAdd(const Bytes32& seed, std::span<uint64_t> acc) { Apply(seed, acc, Op::kAdd); }
 void PrgSubtract(const Bytes32& seed, std::span<uint64_t> acc) { Apply(seed, acc, Op::kSubtract); }

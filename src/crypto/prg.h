@@ -26,6 +26,16 @@ void PrgAdd(const Bytes32& seed, std::span<uint64_t> acc);
 // acc[i] -= PRG(seed)[i] (mod 2^64). REQUIRES: acc.size() <= kPrgMaxValues.
 void PrgSubtract(const Bytes32& seed, std::span<uint64_t> acc);
 
+// One term of a sum of expansions: +PRG(seed) or -PRG(seed).
+struct PrgTerm {
+  const Bytes32* seed = nullptr;
+  bool subtract = false;
+};
+// acc[i] += sum over terms of (+/-) PRG(seed)[i] (mod 2^64), computed chunk by chunk so that
+// `acc` is read and written once however many terms there are (what masking with many peers
+// needs). REQUIRES: acc.size() <= kPrgMaxValues; every seed non-null.
+void PrgAccumulate(std::span<const PrgTerm> terms, std::span<uint64_t> acc);
+
 // Raw ChaCha20-IETF keystream from a given block counter (for test vectors).
 void ChaCha20Keystream(const Bytes32& key, std::span<const uint8_t, 12> nonce, uint32_t counter,
                        std::span<uint8_t> out);

@@ -466,6 +466,8 @@ struct Client::State {
       for (auto& [owner, sh] : *m) sh.y.fill(0);
       m->clear();
     }
+    for (auto& [peer, key] : share_keys) crypto::SecureZero(key);
+    share_keys.clear();
   }
 
   SessionConfig config;
@@ -479,6 +481,8 @@ struct Client::State {
   // Shares this node holds (at x = self) of each owner's secrets, own ones included.
   std::map<uint32_t, ShamirShare> b_shares, sk_shares;
   std::optional<std::vector<uint32_t>> committed_survivors;
+  // Sealing key shared with each peer (from round 1, reused to open its share in round 2).
+  std::map<uint32_t, Bytes32> share_keys;
 };
 
 Client::Client(std::unique_ptr<State> s, uint32_t self, Bytes32 session)
@@ -585,6 +589,7 @@ Result<ShareKeys> Client::ShareKeysRound(const KeyDirectory& u1) {
     }
     ASSIGN_OR_RETURN(Bytes32 key, PairKey("share-key", session_, self_, s.c_keys.secret_key,
                                           s.c_keys.public_key, v, s.u1[v].c_pk));
+    s.share_keys[v] = key;
     ByteWriter plain;
     plain.U32(self_);
     plain.U32(v);
@@ -632,11 +637,8 @@ Result<MaskedInput> Client::MaskedInputRound(const SharesForClient& u2,
       return Status::InvalidArgument(fmt::format(
           "secure aggregation: a share comes from node {}, which is not a peer in U1", v));
     }
-    ASSIGN_OR_RETURN(Bytes32 key, PairKey("share-key", session_, self_, s.c_keys.secret_key,
-                                          s.c_keys.public_key, v, s.u1[v].c_pk));
-    Result<std::vector<uint8_t>> plain =
-        crypto::AeadOpen(key, sealed.sealed, ShareAssociatedData(session_, v, self_));
-    crypto::SecureZero(key);
+    Result<std::vector<uint8_t>> plain = crypto::AeadOpen(s.share_keys.at(v), sealed.sealed,
+                                                          ShareAssociatedData(session_, v, self_));
     if (!plain.ok()) {
       return Status::DataLoss(fmt::format(
           "secure aggregation: the sealed share from node {} failed authentication (tampered "
@@ -670,21 +672,23 @@ Result<MaskedInput> Client::MaskedInputRound(const SharesForClient& u2,
   s.u2.insert(self_);
   for (const auto& sealed : u2.shares) s.u2.insert(sealed.peer);
 
-  MaskedInput out;
-  out.sender = self_;
-  out.masked.assign(input.begin(), input.end());
-  crypto::PrgAdd(s.b, out.masked);
+  // y = x + PRG(b) + sum_{v > self} PRG(s_uv) - sum_{v < self} PRG(s_uv), in one pass.
+  std::vector<Bytes32> seeds;
+  seeds.reserve(s.u2.size());
+  std::vector<crypto::PrgTerm> terms;
+  terms.push_back({&s.b, false});
   for (uint32_t v : s.u2) {
     if (v == self_) continue;
     ASSIGN_OR_RETURN(Bytes32 seed, PairKey("pair-mask", session_, self_, s.s_keys.secret_key,
                                            s.s_keys.public_key, v, s.u1[v].s_pk));
-    if (self_ < v) {
-      crypto::PrgAdd(seed, out.masked);
-    } else {
-      crypto::PrgSubtract(seed, out.masked);
-    }
-    crypto::SecureZero(seed);
+    seeds.push_back(seed);
+    terms.push_back({&seeds.back(), /*subtract=*/v < self_});
   }
+  MaskedInput out;
+  out.sender = self_;
+  out.masked.assign(input.begin(), input.end());
+  crypto::PrgAccumulate(terms, out.masked);
+  for (auto& seed : seeds) crypto::SecureZero(seed);
   s.stage = State::Stage::kMasked;
   return out;
 }
@@ -1043,6 +1047,10 @@ Result<AggregateResult> Server::Finish() {
     for (size_t i = 0; i < out.sum.size(); ++i) out.sum[i] += m.masked[i];
   }
   std::set<uint32_t> tampered;
+  // Seeds of every mask to remove, then one pass over the sum.
+  std::vector<Bytes32> seeds;
+  seeds.reserve(out.included.size() * (1 + out.dropped.size()));
+  std::vector<crypto::PrgTerm> terms;
   auto shares_of = [&](uint32_t owner) {
     std::vector<ShamirShare> v;
     for (const auto& [holder, resp] : s.unmask) {
@@ -1062,7 +1070,8 @@ Result<AggregateResult> Server::Finish() {
           fmt::format("secure aggregation: recovering node {}'s self-mask seed", v));
     }
     tampered.insert(rec->bad_holders.begin(), rec->bad_holders.end());
-    crypto::PrgSubtract(rec->secret, out.sum);
+    seeds.push_back(rec->secret);
+    terms.push_back({&seeds.back(), /*subtract=*/true});
     crypto::SecureZero(rec->secret);
   }
   for (uint32_t v : out.dropped) {
@@ -1078,15 +1087,14 @@ Result<AggregateResult> Server::Finish() {
       ASSIGN_OR_RETURN(Bytes32 seed, PairKey("pair-mask", s.session, v, rec->secret, s_pk, u,
                                              s.adverts.at(u).s_pk));
       // Node u added +PRG(s_uv) when u < v and -PRG(s_uv) otherwise; undo it.
-      if (u < v) {
-        crypto::PrgSubtract(seed, out.sum);
-      } else {
-        crypto::PrgAdd(seed, out.sum);
-      }
+      seeds.push_back(seed);
+      terms.push_back({&seeds.back(), /*subtract=*/u < v});
       crypto::SecureZero(seed);
     }
     crypto::SecureZero(rec->secret);
   }
+  crypto::PrgAccumulate(terms, out.sum);
+  for (auto& seed : seeds) crypto::SecureZero(seed);
   out.tampered_share_holders.assign(tampered.begin(), tampered.end());
   s.result = out;
   s.stage = Stage::kDone;
