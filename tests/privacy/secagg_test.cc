@@ -205,6 +205,11 @@ TEST(SecAgg, ThreeNodesSumEqualsThePlainSum) {
       codec.DecodeOne(in[1][0]) + codec.DecodeOne(in[2][0]) + codec.DecodeOne(in[3][0]);
   EXPECT_NEAR(got, want, 1e-6);
   ExpectNoPlainVector(o, in);
+  // The search finds a plain vector when one is there (the check above can fail).
+  std::vector<uint8_t> planted = o.hub_snapshots.back();
+  const auto* raw = reinterpret_cast<const uint8_t*>(in[2].data());
+  planted.insert(planted.end(), raw + 80, raw + 88);
+  EXPECT_TRUE(Contains(planted, &in[2][10], 8));
 }
 
 TEST(SecAgg, NodeDroppingAfterSharingKeysLeavesTheExactSumOfTheOthers) {
