@@ -41,6 +41,7 @@ int RunCli(int argc, char** argv) {
   RegisterDbCommands(app, ctx);
   RegisterDemoCommand(app, ctx);
   RegisterSynthCommand(app, ctx);
+  RegisterPseudonymizeCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

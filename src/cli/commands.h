@@ -22,6 +22,7 @@ void RegisterIngestCommands(CLI::App& app, CliContext& ctx);
 void RegisterDbCommands(CLI::App& app, CliContext& ctx);
 void RegisterDemoCommand(CLI::App& app, CliContext& ctx);
 void RegisterSynthCommand(CLI::App& app, CliContext& ctx);
+void RegisterPseudonymizeCommands(CLI::App& app, CliContext& ctx);
 
 // Prints a progress line on stderr unless --quiet.
 void Progress(const CliContext& ctx, const std::string& line);

@@ -175,6 +175,7 @@ class Ingester {
     const store::Schema& cols = (*header)->schema();
     std::set<std::string> seen;
     std::string columns_struct, insert_cols, select_cols;
+    std::vector<store::IngestColumn> read_cols;  // for opts_.rewrite
     for (const auto& c : cols) {
       std::string lower = AsciiLower(Trim(c.name));
       if (!seen.insert(lower).second) {
@@ -196,6 +197,7 @@ class Ingester {
       }
       insert_cols += d_.QuoteIdentifier(cdm->name);
       select_cols += d_.QuoteIdentifier(c.name);
+      read_cols.push_back({cdm->name, d_.QuoteIdentifier(c.name), ReaderType(cdm->type)});
     }
     for (const auto& c : t.columns) {
       if (c.required && !seen.count(c.name)) {
@@ -204,6 +206,13 @@ class Ingester {
       }
     }
     if (insert_cols.empty()) return Status::Ok();
+    if (opts_.rewrite) {
+      ASSIGN_OR_RETURN(std::vector<std::string> exprs, opts_.rewrite(t.name, read_cols));
+      if (exprs.size() != read_cols.size()) {
+        return Status::Internal("column rewrite returned the wrong number of expressions");
+      }
+      select_cols = Join(exprs, ", ");
+    }
     Status st = src_.Execute(fmt::format(
         "INSERT INTO {} ({}) SELECT {} FROM read_csv({}, header = true, auto_detect = false, "
         "delim = ',', quote = '\"', escape = '\"', nullstr = '', columns = {{{}}})",

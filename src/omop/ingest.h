@@ -23,6 +23,7 @@
 
 #include "common/status.h"
 #include "store/data_source.h"
+#include "store/ingest_table.h"
 
 namespace passerelle::omop {
 
@@ -31,6 +32,9 @@ struct OmopIngestOptions {
   bool replace = false;        // replace CDM tables already in the database instead of refusing
   // Receives one human-readable line per step ("measurement: 10040 rows"); may be empty.
   std::function<void(std::string_view)> progress;
+  // Optional rewrite of each CDM table's columns on their way in (pseudonymisation,
+  // privacy/pseudonymize.h); the table name given is the CDM name. Empty = store as read.
+  store::ColumnRewrite rewrite;
 };
 
 struct OmopTableReport {

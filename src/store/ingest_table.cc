@@ -8,6 +8,27 @@
 #include "store/datasets.h"
 
 namespace passerelle::store {
+namespace {
+
+std::string_view SqlTypeName(ColumnType t) {
+  switch (t) {
+    case ColumnType::kBool:
+      return "BOOLEAN";
+    case ColumnType::kInt64:
+      return "BIGINT";
+    case ColumnType::kDouble:
+      return "DOUBLE";
+    case ColumnType::kString:
+      return "VARCHAR";
+    case ColumnType::kDate:
+      return "DATE";
+    case ColumnType::kTimestamp:
+      return "TIMESTAMP";
+  }
+  return "VARCHAR";
+}
+
+}  // namespace
 
 Result<TableIngestReport> IngestTable(DataSource& source, const TableIngestOptions& options) {
   RETURN_IF_ERROR(ValidateDatasetName(options.name));
@@ -49,8 +70,28 @@ Result<TableIngestReport> IngestTable(DataSource& source, const TableIngestOptio
     }
     RETURN_IF_ERROR(source.Execute("DROP TABLE " + d.QuoteIdentifier(options.name)));
   }
-  Status st = source.Execute(
-      fmt::format("CREATE TABLE {} AS SELECT * FROM {}", d.QuoteIdentifier(options.name), reader));
+  std::string select_list = "*";
+  if (options.rewrite) {
+    // The file's columns and types as DuckDB reads them, then one expression per column.
+    auto probe = source.Query(fmt::format("SELECT * FROM {} LIMIT 0", reader));
+    if (!probe.ok())
+      return Status::InvalidArgument(DescribeCsvError(label, probe.status().message()));
+    std::vector<IngestColumn> columns;
+    for (const auto& c : (*probe)->schema()) {
+      columns.push_back({c.name, d.QuoteIdentifier(c.name), std::string(SqlTypeName(c.type))});
+    }
+    ASSIGN_OR_RETURN(std::vector<std::string> exprs, options.rewrite(options.name, columns));
+    if (exprs.size() != columns.size()) {
+      return Status::Internal("column rewrite returned the wrong number of expressions");
+    }
+    select_list.clear();
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (i) select_list += ", ";
+      select_list += exprs[i] + " AS " + columns[i].expr;
+    }
+  }
+  Status st = source.Execute(fmt::format("CREATE TABLE {} AS SELECT {} FROM {}",
+                                         d.QuoteIdentifier(options.name), select_list, reader));
   if (!st.ok()) return Status::InvalidArgument(DescribeCsvError(label, st.message()));
 
   TableIngestReport report;

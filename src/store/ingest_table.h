@@ -7,13 +7,29 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
 #include "store/data_source.h"
 
 namespace passerelle::store {
+
+// A column on its way into the database: its name in the target table, the SQL expression that
+// reads it from the source, and its SQL type (DATE, TIMESTAMP, VARCHAR, BIGINT, DOUBLE, ...).
+struct IngestColumn {
+  std::string name;
+  std::string expr;
+  std::string sql_type;
+};
+// An optional rewrite of the columns inside the ingest's INSERT/CREATE ... SELECT (used for
+// pseudonymisation, privacy/pseudonymize.h): given the target table and its columns as read,
+// returns the SQL expression to store for each column, in order. The values as read are never
+// written to the database when a rewrite is set.
+using ColumnRewrite = std::function<Result<std::vector<std::string>>(
+    std::string_view table, const std::vector<IngestColumn>& columns)>;
 
 struct TableIngestOptions {
   std::string name;            // dataset (table) name; see ValidateDatasetName
@@ -22,6 +38,8 @@ struct TableIngestOptions {
   // Field values read as missing in CSV, besides the empty field.
   std::vector<std::string> extra_null_strings;
   char delimiter = ',';
+  // Optional rewrite of the columns (pseudonymisation); empty = store them as read.
+  ColumnRewrite rewrite;
 };
 
 struct TableIngestReport {
