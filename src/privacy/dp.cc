@@ -120,4 +120,23 @@ Result<DistributedGaussianPlan> PlanDistributedGaussian(double l2_sensitivity, u
                   dimension));
 }
 
+Status AddNoiseShare(std::span<int64_t> values, const DistributedGaussianPlan& plan,
+                     RandomSource& random) {
+  ASSIGN_OR_RETURN(DiscreteGaussianSampler sampler,
+                   DiscreteGaussianSampler::Create(plan.sigma2_per_share));
+  std::vector<int64_t> noisy(values.begin(), values.end());
+  constexpr int64_t kLimit = int64_t{1} << 62;
+  for (int64_t& v : noisy) {
+    const int64_t e = sampler.Sample(random);  // |e| < 2^62 by the sampler's limits
+    if (v > kLimit || v < -kLimit || (e > 0 && v > kLimit - e) || (e < 0 && v < -kLimit - e)) {
+      return Status::OutOfRange(
+          "a noisy sum would leave the lattice's range; clip the values or "
+          "use a coarser granularity");
+    }
+    v += e;
+  }
+  std::copy(noisy.begin(), noisy.end(), values.begin());
+  return Status::Ok();
+}
+
 }  // namespace passerelle::privacy

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <span>
 
+#include "common/random.h"
 #include "common/status.h"
 #include "privacy/dp_sampler.h"
 
@@ -68,5 +69,11 @@ struct DistributedGaussianPlan {
 };
 Result<DistributedGaussianPlan> PlanDistributedGaussian(double l2_sensitivity, uint64_t dimension,
                                                         uint32_t shares, double rho_target);
+
+// Adds this node's noise share, an independent N_Z(0, plan.sigma2_per_share) draw per value, to
+// integer lattice sums in place. Fails (and leaves `values` unchanged) if a noisy value would
+// leave [-2^62, 2^62]: clip and choose the granularity so that sums stay far below that.
+Status AddNoiseShare(std::span<int64_t> values, const DistributedGaussianPlan& plan,
+                     RandomSource& random);
 
 }  // namespace passerelle::privacy

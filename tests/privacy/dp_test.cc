@@ -185,6 +185,30 @@ TEST(Dp, PlanMeetsTheTargetWithoutWastingIt) {
   EXPECT_FALSE(PlanDistributedGaussian(1, 1, 3, 0).ok());
 }
 
+TEST(Dp, NoiseShareIsAddedInPlaceWithThePlannedVariance) {
+  auto plan = PlanDistributedGaussian(4, 1, 3, 0.02).value();
+  DeterministicRandom r(8);
+  std::vector<int64_t> sums(50000, 1000);
+  ASSERT_TRUE(AddNoiseShare(sums, plan, r).ok());
+  Moments m = Of(sums);
+  const double s2 = plan.sigma2_per_share.ToDouble();
+  EXPECT_NEAR(m.mean, 1000, 5 * std::sqrt(s2 / sums.size()));
+  EXPECT_NEAR(m.var, s2, 5 * s2 * std::sqrt(2.0 / sums.size()));
+  // Three nodes' shares together give the variance the plan's cost was computed for.
+  EXPECT_NEAR(3 * s2, 4.0 * 4.0 / (2 * 0.02), 0.01 * 3 * s2);
+  // At the edge of the range a draw that would overflow is refused and nothing is changed.
+  std::vector<int64_t> edge{int64_t{1} << 62, 0};
+  std::vector<int64_t> before;
+  Status st = Status::Ok();
+  for (int i = 0; i < 40 && st.ok(); ++i) {
+    edge[0] = int64_t{1} << 62;
+    before = edge;
+    st = AddNoiseShare(edge, plan, r);
+  }
+  EXPECT_EQ(st.code(), StatusCode::kOutOfRange);
+  EXPECT_EQ(edge, before);
+}
+
 TEST(Dp, ClippingAndLattice) {
   EXPECT_EQ(Clip(5, 0, 3), 3);
   EXPECT_EQ(Clip(-1, 0, 3), 0);
