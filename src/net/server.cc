@@ -45,7 +45,7 @@ class ResponseSlot {
 
 Responder& Responder::operator=(Responder&& other) noexcept {
   if (this != &other) {
-    if (slot_ && !slot_->sent_) {
+    if (slot_ && !slot_->sent_ && !slot_->closed_) {
       Send(HttpResponse::Error(Status::Internal("the request was dropped without an answer")));
     }
     slot_ = std::move(other.slot_);
@@ -54,7 +54,7 @@ Responder& Responder::operator=(Responder&& other) noexcept {
 }
 
 Responder::~Responder() {
-  if (slot_ && !slot_->sent_) {
+  if (slot_ && !slot_->sent_ && !slot_->closed_) {
     Send(HttpResponse::Error(Status::Internal("the request was dropped without an answer")));
   }
 }
@@ -62,7 +62,7 @@ Responder::~Responder() {
 void Responder::Send(HttpResponse response) {
   if (!slot_) return;
   std::shared_ptr<ResponseSlot> slot = std::move(slot_);
-  if (slot->sent_.exchange(true)) return;
+  if (slot->sent_.exchange(true) || slot->closed_) return;
   asio::dispatch(slot->ioc_, [slot, r = std::move(response)]() mutable {
     if (slot->closed_) return;
     slot->response_ = std::move(r);
