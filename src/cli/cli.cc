@@ -40,6 +40,11 @@ int RunCli(int argc, char** argv) {
   RegisterIngestCommands(app, ctx);
   RegisterDbCommands(app, ctx);
   RegisterDemoCommand(app, ctx);
+  RegisterPkiCommands(app, ctx);
+  RegisterHubCommand(app, ctx);
+  RegisterNodeCommand(app, ctx);
+  RegisterStudyCommands(app, ctx);
+  RegisterSandboxCommand(app, ctx);
 
   try {
     app.parse(argc, argv);

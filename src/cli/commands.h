@@ -21,6 +21,11 @@ struct CliContext {
 void RegisterIngestCommands(CLI::App& app, CliContext& ctx);
 void RegisterDbCommands(CLI::App& app, CliContext& ctx);
 void RegisterDemoCommand(CLI::App& app, CliContext& ctx);
+void RegisterPkiCommands(CLI::App& app, CliContext& ctx);
+void RegisterHubCommand(CLI::App& app, CliContext& ctx);
+void RegisterNodeCommand(CLI::App& app, CliContext& ctx);
+void RegisterStudyCommands(CLI::App& app, CliContext& ctx);
+void RegisterSandboxCommand(CLI::App& app, CliContext& ctx);
 
 // Prints a progress line on stderr unless --quiet.
 void Progress(const CliContext& ctx, const std::string& line);

@@ -503,15 +503,18 @@ Status StudyEngine::CompleteRound(const std::string& study_id, int round,
     json result = {{"study", study_id}, {"name", name}, {"dataset", dataset}, {"nodes", nodes},
                    {"rounds", round}};
     json analyses = json::object();
-    ASSIGN_OR_RETURN(Statement rq, db_.Prepare("SELECT analysis_id, result FROM analyses WHERE "
-                                               "study_id = ? ORDER BY position"));
+    json types = json::object();
+    ASSIGN_OR_RETURN(Statement rq, db_.Prepare("SELECT analysis_id, result, type FROM analyses "
+                                               "WHERE study_id = ? ORDER BY position"));
     rq.Bind(1, study_id);
     for (;;) {
       ASSIGN_OR_RETURN(bool has, rq.Step());
       if (!has) break;
       analyses[rq.ColumnText(0)] = json::parse(rq.ColumnText(1), nullptr, false);
+      types[rq.ColumnText(0)] = rq.ColumnText(2);
     }
     result["analyses"] = std::move(analyses);
+    result["types"] = std::move(types);
     json disclosure = json::object();
     for (const auto& r : results) {
       disclosure[r.node] = {{"min_cell", r.applied.min_cell}, {"min_rows", r.applied.min_rows}};
