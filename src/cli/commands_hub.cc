@@ -14,6 +14,7 @@ namespace passerelle::cli {
 namespace {
 
 Status RunHub(const std::string& config_path) {
+  BlockStopSignals();
   ASSIGN_OR_RETURN(Config config, Config::LoadFile(config_path));
   std::filesystem::path base = std::filesystem::path(config_path).parent_path();
   ASSIGN_OR_RETURN(hub::HubConfig hc, hub::LoadHubConfig(config, base));

@@ -15,6 +15,7 @@ namespace passerelle::cli {
 namespace {
 
 Status RunNode(const std::string& config_path) {
+  BlockStopSignals();
   ASSIGN_OR_RETURN(Config config, Config::LoadFile(config_path));
   std::filesystem::path base = std::filesystem::path(config_path).parent_path();
   ASSIGN_OR_RETURN(node::NodeOptions options, node::LoadNodeConfig(config, base));

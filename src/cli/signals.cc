@@ -10,12 +10,26 @@
 
 namespace passerelle::cli {
 
-void ServeUntilSignal(const std::function<void()>& serve, const std::function<void()>& stop) {
+namespace {
+
+sigset_t StopSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGUSR1);  // internal: wakes the waiter when serve() ends by itself
+  return set;
+}
+
+}  // namespace
+
+void BlockStopSignals() {
+  sigset_t set = StopSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+void ServeUntilSignal(const std::function<void()>& serve, const std::function<void()>& stop) {
+  sigset_t set = StopSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::atomic<bool> done{false};
   std::thread waiter([&] {

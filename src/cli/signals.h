@@ -6,9 +6,13 @@
 
 namespace passerelle::cli {
 
-// Blocks SIGINT and SIGTERM in the calling thread (and the threads it starts later), then runs
-// `serve` on the calling thread; the first signal calls `stop` from a helper thread. Returns when
-// `serve` returns.
+// Blocks SIGINT, SIGTERM (and SIGUSR1, used internally) in the calling thread and the threads it
+// starts afterwards. Call it first thing in a long-running command, before any library starts a
+// thread (DuckDB's pool, the hub's loop): a thread that does not block them would die of them.
+void BlockStopSignals();
+
+// REQUIRES: BlockStopSignals() was called before any thread started. Runs `serve` on the calling
+// thread; the first SIGINT/SIGTERM calls `stop` from a helper thread. Returns when `serve` returns.
 void ServeUntilSignal(const std::function<void()>& serve, const std::function<void()>& stop);
 
 }  // namespace passerelle::cli

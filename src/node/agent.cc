@@ -215,24 +215,35 @@ Status NodeAgent::Run() {
   const auto poll_timeout = options_.long_poll + std::chrono::milliseconds(15'000);
   while (!stopping()) {
     ASSIGN_OR_RETURN(auto unposted, journal_->Unposted());
+    if (!unposted.empty()) {
+      log::Info("node {}: posting {} journaled result(s) the hub has not acknowledged",
+                options_.node_id, unposted.size());
+    }
     for (const auto& e : unposted) {
       RETURN_IF_ERROR(PostUntilDone(e));
       if (stopping()) return Status::Ok();
     }
+    if (!hub_reachable_logged_) {
+      // A quick first contact, so that a TLS or address mistake shows at once, not after a poll.
+      auto health = client_->Send("GET", "/v1/health", {}, {}, std::chrono::milliseconds(10'000));
+      if (stopping()) break;
+      if (!health.ok()) {
+        log::Warn("node {}: hub unreachable ({}); retrying with backoff", options_.node_id,
+                  health.status().message());
+        Backoff();
+        continue;
+      }
+      log::Info("node {}: connected to the hub", options_.node_id);
+      hub_reachable_logged_ = true;
+    }
     auto r = client_->Send("GET", poll, {}, {}, poll_timeout);
     if (stopping()) break;
     if (!r.ok()) {
-      if (hub_reachable_logged_ || backoff_ == options_.backoff_initial) {
-        log::Warn("node {}: hub unreachable ({}); retrying with backoff", options_.node_id,
-                  r.status().message());
-      }
+      log::Warn("node {}: hub unreachable ({}); retrying with backoff", options_.node_id,
+                r.status().message());
       hub_reachable_logged_ = false;
       Backoff();
       continue;
-    }
-    if (!hub_reachable_logged_) {
-      log::Info("node {}: connected to the hub", options_.node_id);
-      hub_reachable_logged_ = true;
     }
     if (r->status == 204) {
       ResetBackoff();
