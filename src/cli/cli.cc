@@ -42,6 +42,11 @@ int RunCli(int argc, char** argv) {
   RegisterDemoCommand(app, ctx);
   RegisterSynthCommand(app, ctx);
   RegisterPseudonymizeCommands(app, ctx);
+  RegisterPkiCommands(app, ctx);
+  RegisterHubCommand(app, ctx);
+  RegisterNodeCommand(app, ctx);
+  RegisterStudyCommands(app, ctx);
+  RegisterSandboxCommand(app, ctx);
 
   try {
     app.parse(argc, argv);

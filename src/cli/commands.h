@@ -23,6 +23,11 @@ void RegisterDbCommands(CLI::App& app, CliContext& ctx);
 void RegisterDemoCommand(CLI::App& app, CliContext& ctx);
 void RegisterSynthCommand(CLI::App& app, CliContext& ctx);
 void RegisterPseudonymizeCommands(CLI::App& app, CliContext& ctx);
+void RegisterPkiCommands(CLI::App& app, CliContext& ctx);
+void RegisterHubCommand(CLI::App& app, CliContext& ctx);
+void RegisterNodeCommand(CLI::App& app, CliContext& ctx);
+void RegisterStudyCommands(CLI::App& app, CliContext& ctx);
+void RegisterSandboxCommand(CLI::App& app, CliContext& ctx);
 
 // Prints a progress line on stderr unless --quiet.
 void Progress(const CliContext& ctx, const std::string& line);

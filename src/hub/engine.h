@@ -1,0 +1,133 @@
+// Study orchestration at the hub, without the network: the StudyEngine keeps every study, round,
+// task and result in the hub's SQLite state database and moves studies forward.
+//
+// Life of a study:
+//   Submit      validates the study file against the registry, records the study, its analyses
+//               (typed spec, round, round input, combine state) and round 1's tasks, one per node.
+//   NextTask    gives a node its oldest unanswered task (again, if it asks again: delivery is
+//               at-least-once; results are idempotent).
+//   AcceptResult stores a node's result once (the Idempotency-Key makes a repeat a no-op); when
+//               every node answered the round, sums the shares of each analysis (in node-id order,
+//               so that a re-run gives the same bits), calls Combine, and either records the
+//               study's result or creates the next round's tasks — all in one transaction, so a
+//               crash at any point leaves a state the restarted hub resumes from.
+//   CheckDeadlines fails a study whose task is overdue, naming the node(s) (partial participation
+//               comes later); a refusal or an error from a node fails the study the same way.
+//
+// Invariants (checked by the SQL constraints where possible):
+//   - a study is running, completed or failed; only a running study has pending tasks;
+//   - a task is unique per (study, round, node) and has at most one result;
+//   - an analysis's round input is the one its tasks of the current study round carry.
+//
+// Times are wall-clock microseconds from the injected Clock (they are persisted). On open, the
+// deadlines of unfinished tasks are pushed to now + task_timeout, so that a hub that was down does
+// not fail every study at restart.
+//
+// Thread-safety: not thread-safe; the hub calls it from its one loop thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "analysis/analysis.h"
+#include "common/clock.h"
+#include "common/random.h"
+#include "common/sqlite.h"
+#include "common/status.h"
+#include "hub/auth.h"
+#include "protocol/messages.h"
+
+namespace passerelle::hub {
+
+struct EngineOptions {
+  // The federation's nodes (their certificate CNs). A study runs on all of them unless it lists
+  // a subset.
+  std::vector<std::string> nodes;
+  // A task without a result after this long fails its study, naming the node.
+  std::chrono::milliseconds task_timeout{60'000};
+};
+
+struct AcceptOutcome {
+  bool duplicate = false;  // the same result was posted before (same Idempotency-Key)
+};
+
+class StudyEngine {
+ public:
+  // Applies the schema migrations of the hub state to `db`.
+  static Result<std::unique_ptr<StudyEngine>> Open(SqliteDb& db, const analysis::Registry& registry,
+                                                   Clock& clock, RandomSource& random,
+                                                   EngineOptions options);
+
+  // Called (synchronously) when nodes have new tasks, and when a study changes state or round.
+  void set_on_tasks(std::function<void(const std::vector<std::string>& nodes)> f) {
+    on_tasks_ = std::move(f);
+  }
+  void set_on_study_changed(std::function<void(const std::string& study_id)> f) {
+    on_study_changed_ = std::move(f);
+  }
+
+  // Researcher side.
+  Result<std::string> Submit(const nlohmann::json& study, const Principal& who);
+  // {"id", "name", "state", "round", "error", "nodes": [{"node", "task", "state"}...], "rounds"}.
+  Result<nlohmann::json> StudyStatus(const std::string& study_id);
+  // The result of a completed study; kFailedPrecondition while running or after a failure.
+  Result<nlohmann::json> StudyResult(const std::string& study_id);
+  // Whether the study is finished (completed or failed). NotFound for an unknown id.
+  Result<bool> IsFinished(const std::string& study_id);
+  Result<nlohmann::json> ListStudies();
+
+  // Node side. `node` is the authenticated node id.
+  Result<std::optional<protocol::Task>> NextTask(const std::string& node);
+  Result<AcceptOutcome> AcceptResult(const std::string& node, const std::string& task_id,
+                                     const std::string& idempotency_key,
+                                     const protocol::TaskResult& result);
+
+  // Fails running studies that have overdue tasks. Returns how many failed.
+  Result<int> CheckDeadlines();
+
+  bool IsMember(const std::string& node) const;
+  const EngineOptions& options() const { return options_; }
+
+ private:
+  StudyEngine(SqliteDb& db, const analysis::Registry& registry, Clock& clock, RandomSource& random,
+              EngineOptions options)
+      : db_(db), registry_(registry), clock_(clock), random_(random), options_(std::move(options)) {}
+
+  struct AnalysisRow {
+    std::string id;
+    std::string type;
+    std::unique_ptr<analysis::AnalysisSpec> spec;
+    int round = 0;
+    analysis::RoundInput input;
+    nlohmann::json state;
+    bool done = false;
+  };
+
+  Result<std::vector<AnalysisRow>> LoadAnalyses(const std::string& study_id);
+  Status CreateRoundTasks(const std::string& study_id, int round, const std::string& dataset,
+                          const protocol::DisclosureRequest& disclosure,
+                          const std::vector<std::string>& nodes,
+                          const std::vector<AnalysisRow>& analyses);
+  // Combines a finished round (inside the caller's transaction).
+  Status CompleteRound(const std::string& study_id, int round,
+                       std::vector<std::string>* notify_nodes);
+  Status FailStudy(const std::string& study_id, const std::string& error);
+  Result<std::vector<std::string>> StudyNodes(const std::string& study_id);
+
+  SqliteDb& db_;
+  const analysis::Registry& registry_;
+  Clock& clock_;
+  RandomSource& random_;
+  EngineOptions options_;
+  std::function<void(const std::vector<std::string>&)> on_tasks_;
+  std::function<void(const std::string&)> on_study_changed_;
+};
+
+}  // namespace passerelle::hub

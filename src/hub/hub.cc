@@ -1,0 +1,391 @@
+#include "hub/hub.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+#include <map>
+
+#include "common/files.h"
+#include "common/log.h"
+#include "common/sqlite.h"
+#include "common/strings.h"
+#include "hub/engine.h"
+#include "net/router.h"
+#include "net/server.h"
+#include "protocol/codec.h"
+#include "protocol/messages.h"
+
+namespace passerelle::hub {
+
+using nlohmann::json;
+using net::HttpRequest;
+using net::HttpResponse;
+using net::PathParams;
+using net::Responder;
+
+namespace {
+
+Result<std::chrono::milliseconds> ParseWait(const HttpRequest& req,
+                                            std::chrono::milliseconds max) {
+  auto it = req.query.find("wait");
+  if (it == req.query.end()) return std::chrono::milliseconds(0);
+  double seconds = 0;
+  const std::string& s = it->second;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), seconds);
+  if (ec != std::errc() || ptr != s.data() + s.size() || !std::isfinite(seconds) || seconds < 0) {
+    return Status::InvalidArgument("wait: expected a number of seconds >= 0");
+  }
+  auto ms = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+  return std::min(ms, max);
+}
+
+}  // namespace
+
+struct Hub::Impl {
+  HubOptions options;
+  std::unique_ptr<Authenticator> auth;
+  const analysis::Registry& registry;
+  Clock& clock;
+  RandomSource& random;
+  std::unique_ptr<SqliteDb> db;
+  std::unique_ptr<StudyEngine> engine;
+  net::Router router;
+  std::unique_ptr<net::HttpsServer> server;
+
+  // Parked long polls; touched only on the loop thread.
+  struct Waiter {
+    uint64_t id = 0;
+    uint64_t timer = 0;
+    std::shared_ptr<Responder> responder;
+  };
+  std::map<std::string, Waiter> task_waiters;                 // node -> its parked poll
+  std::map<std::string, std::vector<Waiter>> study_waiters;  // study -> parked waits
+  uint64_t next_waiter = 1;
+
+  Impl(const HubOptions& o, std::unique_ptr<Authenticator> a, const analysis::Registry& r,
+       Clock& c, RandomSource& rnd)
+      : options(o), auth(std::move(a)), registry(r), clock(c), random(rnd) {}
+
+  protocol::JsonLimits Limits() const {
+    return {.max_bytes = options.max_body_bytes, .max_depth = options.max_json_depth};
+  }
+
+  Result<Principal> Person(const HttpRequest& req) const {
+    std::string h = req.Header("authorization");
+    if (h.empty()) {
+      return Status::Unauthenticated(
+          "missing bearer token: pass --token or set PASSERELLE_TOKEN (Authorization: Bearer "
+          "...)");
+    }
+    if (h.size() < 7 || !EqualsIgnoreCase(h.substr(0, 7), "bearer ")) {
+      return Status::Unauthenticated("the Authorization header must be \"Bearer <token>\"");
+    }
+    return auth->AuthenticateBearer(Trim(std::string_view(h).substr(7)));
+  }
+
+  Result<std::string> Node(const HttpRequest& req) const {
+    if (req.peer.cert_cn.empty()) {
+      return Status::Unauthenticated(
+          "this endpoint is for nodes: connect with the node's certificate issued by the "
+          "federation CA");
+    }
+    if (!engine->IsMember(req.peer.cert_cn)) {
+      return Status::PermissionDenied(
+          fmt::format("node \"{}\" is not a member of this federation (hub.nodes)",
+                      req.peer.cert_cn));
+    }
+    return req.peer.cert_cn;
+  }
+
+  static void SendJson(Responder& r, int status, const json& body) {
+    r.Send(HttpResponse::Json(status, body.dump()));
+  }
+
+  void Routes() {
+    router.Add("GET", "/v1/health", [this](HttpRequest&&, const PathParams&, Responder r) {
+      SendJson(r, 200,
+               {{"status", "ok"}, {"protocol", protocol::kProtocolVersion}, {"version", "0.1.0"}});
+    });
+    router.Add("GET", "/v1/analyses", [this](HttpRequest&& req, const PathParams&, Responder r) {
+      auto who = Person(req);
+      if (!who.ok()) return r.Send(HttpResponse::Error(who.status()));
+      json list = json::array();
+      for (const auto& t : registry.Types()) {
+        list.push_back({{"type", t}, {"description", registry.Find(t)->description()}});
+      }
+      SendJson(r, 200, {{"analyses", list}});
+    });
+    router.Add("POST", "/v1/studies", [this](HttpRequest&& req, const PathParams&, Responder r) {
+      auto who = Person(req);
+      if (!who.ok()) return r.Send(HttpResponse::Error(who.status()));
+      auto body = protocol::ParseJson(req.body, Limits());
+      if (!body.ok()) return r.Send(HttpResponse::Error(400, body.status()));
+      auto id = engine->Submit(*body, *who);
+      if (!id.ok()) return r.Send(HttpResponse::Error(id.status()));
+      SendJson(r, 201, {{"id", *id}, {"state", "running"}});
+    });
+    router.Add("GET", "/v1/studies", [this](HttpRequest&& req, const PathParams&, Responder r) {
+      auto who = Person(req);
+      if (!who.ok()) return r.Send(HttpResponse::Error(who.status()));
+      auto list = engine->ListStudies();
+      if (!list.ok()) return r.Send(HttpResponse::Error(list.status()));
+      SendJson(r, 200, {{"studies", *list}});
+    });
+    router.Add("GET", "/v1/studies/{id}",
+               [this](HttpRequest&& req, const PathParams& p, Responder r) {
+                 auto who = Person(req);
+                 if (!who.ok()) return r.Send(HttpResponse::Error(who.status()));
+                 auto wait = ParseWait(req, options.max_long_poll);
+                 if (!wait.ok()) return r.Send(HttpResponse::Error(wait.status()));
+                 const std::string& id = p.at("id");
+                 auto finished = engine->IsFinished(id);
+                 if (!finished.ok()) return r.Send(HttpResponse::Error(finished.status()));
+                 if (*finished || wait->count() == 0) return SendStatus(id, r);
+                 ParkStudyWait(id, std::move(r), *wait);
+               });
+    router.Add("GET", "/v1/studies/{id}/result",
+               [this](HttpRequest&& req, const PathParams& p, Responder r) {
+                 auto who = Person(req);
+                 if (!who.ok()) return r.Send(HttpResponse::Error(who.status()));
+                 auto result = engine->StudyResult(p.at("id"));
+                 if (!result.ok()) return r.Send(HttpResponse::Error(result.status()));
+                 SendJson(r, 200, *result);
+               });
+    router.Add("GET", "/v1/tasks/next", [this](HttpRequest&& req, const PathParams&, Responder r) {
+      auto node = Node(req);
+      if (!node.ok()) return r.Send(HttpResponse::Error(node.status()));
+      auto wait = ParseWait(req, options.max_long_poll);
+      if (!wait.ok()) return r.Send(HttpResponse::Error(wait.status()));
+      auto task = engine->NextTask(*node);
+      if (!task.ok()) return r.Send(HttpResponse::Error(task.status()));
+      if (*task) return SendJson(r, 200, (*task)->ToJson());
+      if (wait->count() == 0) return r.Send(HttpResponse::Json(204, ""));
+      ParkTaskPoll(*node, std::move(r), *wait);
+    });
+    router.Add("POST", "/v1/tasks/{task_id}/result",
+               [this](HttpRequest&& req, const PathParams& p, Responder r) {
+                 auto node = Node(req);
+                 if (!node.ok()) return r.Send(HttpResponse::Error(node.status()));
+                 std::string key = req.Header("idempotency-key");
+                 if (key.empty()) {
+                   return r.Send(HttpResponse::Error(Status::InvalidArgument(
+                       "missing Idempotency-Key header: results are posted with one so that a "
+                       "retry never counts twice")));
+                 }
+                 auto body = protocol::ParseJson(req.body, Limits());
+                 if (!body.ok()) return r.Send(HttpResponse::Error(400, body.status()));
+                 auto result = protocol::TaskResult::FromJson(*body);
+                 if (!result.ok()) return r.Send(HttpResponse::Error(400, result.status()));
+                 auto accepted = engine->AcceptResult(*node, p.at("task_id"), key, *result);
+                 if (!accepted.ok()) return r.Send(HttpResponse::Error(accepted.status()));
+                 SendJson(r, 200, {{"accepted", true}, {"duplicate", accepted->duplicate}});
+               });
+  }
+
+  void SendStatus(const std::string& id, Responder& r) {
+    auto status = engine->StudyStatus(id);
+    if (!status.ok()) return r.Send(HttpResponse::Error(status.status()));
+    SendJson(r, 200, *status);
+  }
+
+  void ParkTaskPoll(const std::string& node, Responder r, std::chrono::milliseconds wait) {
+    // One parked poll per node: a newer one replaces an older (its connection is probably gone).
+    auto old = task_waiters.find(node);
+    if (old != task_waiters.end()) {
+      server->CancelTimer(old->second.timer);
+      old->second.responder->Send(HttpResponse::Json(204, ""));
+      task_waiters.erase(old);
+    }
+    Waiter w;
+    w.id = next_waiter++;
+    w.responder = std::make_shared<Responder>(std::move(r));
+    const uint64_t id = w.id;
+    w.timer = server->RunAfter(wait, [this, node, id] {
+      auto it = task_waiters.find(node);
+      if (it == task_waiters.end() || it->second.id != id) return;
+      it->second.responder->Send(HttpResponse::Json(204, ""));
+      task_waiters.erase(it);
+    });
+    task_waiters.emplace(node, std::move(w));
+  }
+
+  void OnTasks(const std::vector<std::string>& nodes) {
+    for (const auto& node : nodes) {
+      auto it = task_waiters.find(node);
+      if (it == task_waiters.end()) continue;
+      Waiter w = std::move(it->second);
+      task_waiters.erase(it);
+      server->CancelTimer(w.timer);
+      auto task = engine->NextTask(node);
+      if (!task.ok()) {
+        w.responder->Send(HttpResponse::Error(task.status()));
+      } else if (*task) {
+        w.responder->Send(HttpResponse::Json(200, (*task)->ToJson().dump()));
+      } else {
+        w.responder->Send(HttpResponse::Json(204, ""));
+      }
+    }
+  }
+
+  void ParkStudyWait(const std::string& id, Responder r, std::chrono::milliseconds wait) {
+    Waiter w;
+    w.id = next_waiter++;
+    w.responder = std::make_shared<Responder>(std::move(r));
+    const uint64_t wid = w.id;
+    w.timer = server->RunAfter(wait, [this, id, wid] {
+      auto it = study_waiters.find(id);
+      if (it == study_waiters.end()) return;
+      auto& list = it->second;
+      for (size_t i = 0; i < list.size(); ++i) {
+        if (list[i].id != wid) continue;
+        SendStatus(id, *list[i].responder);
+        list.erase(list.begin() + static_cast<std::ptrdiff_t>(i));
+        break;
+      }
+      if (list.empty()) study_waiters.erase(it);
+    });
+    study_waiters[id].push_back(std::move(w));
+  }
+
+  void OnStudyChanged(const std::string& id) {
+    auto it = study_waiters.find(id);
+    if (it == study_waiters.end()) return;
+    auto finished = engine->IsFinished(id);
+    if (finished.ok() && !*finished) return;
+    std::vector<Waiter> list = std::move(it->second);
+    study_waiters.erase(it);
+    for (auto& w : list) {
+      server->CancelTimer(w.timer);
+      SendStatus(id, *w.responder);
+    }
+  }
+
+  void ScheduleDeadlineCheck() {
+    server->RunAfter(options.deadline_check_interval, [this] {
+      auto failed = engine->CheckDeadlines();
+      if (!failed.ok()) log::Error("hub: checking deadlines: {}", failed.status().message());
+      ScheduleDeadlineCheck();
+    });
+  }
+};
+
+Result<HubConfig> LoadHubConfig(const Config& config, const std::filesystem::path& base_dir) {
+  HubConfig hc;
+  HubOptions& o = hc.options;
+  auto resolve = [&](const std::string& p) -> std::filesystem::path {
+    if (p.empty()) return {};
+    std::filesystem::path path(p);
+    return path.is_absolute() ? path : base_dir / path;
+  };
+  ASSIGN_OR_RETURN(std::string listen, config.GetString("hub.listen", "127.0.0.1:8443"));
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return Status::InvalidArgument(
+        fmt::format("{}: hub.listen must be \"address:port\" (got \"{}\")", config.source(), listen));
+  }
+  o.host = listen.substr(0, colon);
+  if (!o.host.empty() && o.host.front() == '[' && o.host.back() == ']') {
+    o.host = o.host.substr(1, o.host.size() - 2);
+  }
+  int port = 0;
+  std::string port_text = listen.substr(colon + 1);
+  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port < 0 ||
+      port > 65535) {
+    return Status::InvalidArgument(
+        fmt::format("{}: hub.listen: bad port \"{}\"", config.source(), port_text));
+  }
+  o.port = static_cast<uint16_t>(port);
+  ASSIGN_OR_RETURN(std::string state, config.GetString("hub.state", "hub-state.sqlite"));
+  o.state_path = resolve(state);
+  ASSIGN_OR_RETURN(std::string port_file, config.GetString("hub.port_file", ""));
+  o.port_file = resolve(port_file);
+  ASSIGN_OR_RETURN(o.nodes, config.GetStringList("hub.nodes", {}));
+  ASSIGN_OR_RETURN(double timeout, config.GetDouble("hub.task_timeout_seconds", 300));
+  ASSIGN_OR_RETURN(double long_poll, config.GetDouble("hub.long_poll_max_seconds", 25));
+  if (timeout <= 0 || long_poll <= 0) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: hub.task_timeout_seconds and hub.long_poll_max_seconds must be > 0", config.source()));
+  }
+  o.task_timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
+  o.max_long_poll = std::chrono::milliseconds(static_cast<int64_t>(long_poll * 1000));
+  ASSIGN_OR_RETURN(int64_t max_body, config.GetInt("hub.max_body_bytes", 4 << 20));
+  if (max_body < 1024 || max_body > (1 << 30)) {
+    return Status::InvalidArgument(
+        fmt::format("{}: hub.max_body_bytes must be between 1024 and 2^30", config.source()));
+  }
+  o.max_body_bytes = static_cast<size_t>(max_body);
+  ASSIGN_OR_RETURN(std::string ca, config.GetString("tls.ca", ""));
+  ASSIGN_OR_RETURN(std::string cert, config.GetString("tls.cert", ""));
+  ASSIGN_OR_RETURN(std::string key, config.GetString("tls.key", ""));
+  if (ca.empty() || cert.empty() || key.empty()) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: tls.ca, tls.cert and tls.key are required (see `passerelle pki`)", config.source()));
+  }
+  auto tls = crypto::LoadTlsMaterial(resolve(ca), resolve(cert), resolve(key));
+  if (!tls.ok()) return tls.status().WithContext(config.source());
+  o.tls = std::move(tls).value();
+  for (const auto& subject : config.TableKeys("auth.tokens")) {
+    ASSIGN_OR_RETURN(std::string hash, config.GetString("auth.tokens." + subject, ""));
+    hc.token_hashes[subject] = hash;
+  }
+  auto unknown = config.UnknownKeys(
+      {"hub.listen", "hub.state", "hub.port_file", "hub.nodes", "hub.task_timeout_seconds",
+       "hub.long_poll_max_seconds", "hub.max_body_bytes", "tls.ca", "tls.cert", "tls.key"});
+  for (const auto& k : unknown) {
+    if (!StartsWith(k, "auth.tokens.")) {
+      return Status::InvalidArgument(fmt::format("{}: unknown key \"{}\"", config.source(), k));
+    }
+  }
+  return hc;
+}
+
+Hub::Hub(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Hub::~Hub() {
+  if (impl_ && impl_->server) impl_->server->Stop();
+}
+
+Result<std::unique_ptr<Hub>> Hub::Create(const HubOptions& options,
+                                         std::unique_ptr<Authenticator> authenticator,
+                                         const analysis::Registry& registry, Clock& clock,
+                                         RandomSource& random) {
+  if (!authenticator) return Status::InvalidArgument("the hub needs an authenticator");
+  auto impl = std::make_unique<Impl>(options, std::move(authenticator), registry, clock, random);
+  ASSIGN_OR_RETURN(impl->db, SqliteDb::Open({.path = options.state_path.string()}));
+  EngineOptions eo;
+  eo.nodes = options.nodes;
+  eo.task_timeout = options.task_timeout;
+  ASSIGN_OR_RETURN(impl->engine, StudyEngine::Open(*impl->db, registry, clock, random, eo));
+  ASSIGN_OR_RETURN(auto tls, crypto::TlsContext::Server(options.tls,
+                                                        crypto::ClientCertMode::kOptional));
+  net::ServerOptions so;
+  so.host = options.host;
+  so.port = options.port;
+  so.max_body_bytes = options.max_body_bytes;
+  Impl* p = impl.get();
+  impl->Routes();
+  ASSIGN_OR_RETURN(impl->server,
+                   net::HttpsServer::Create(so, tls, [p](HttpRequest&& req, Responder r) {
+                     log::Debug("hub: {} {} from {}{}", req.method, req.path, req.peer.remote,
+                                req.peer.cert_cn.empty() ? "" : " (node " + req.peer.cert_cn + ")");
+                     p->router.Dispatch(std::move(req), std::move(r));
+                   }));
+  impl->engine->set_on_tasks([p](const std::vector<std::string>& nodes) { p->OnTasks(nodes); });
+  impl->engine->set_on_study_changed([p](const std::string& id) { p->OnStudyChanged(id); });
+  impl->ScheduleDeadlineCheck();
+  if (!options.port_file.empty()) {
+    RETURN_IF_ERROR(WriteFileAtomic(options.port_file, std::to_string(impl->server->port())));
+  }
+  log::Info("hub: listening on https://{}:{} for {} node(s); state in {}", options.host,
+            impl->server->port(), options.nodes.size(), options.state_path.string());
+  return std::unique_ptr<Hub>(new Hub(std::move(impl)));
+}
+
+uint16_t Hub::port() const { return impl_->server->port(); }
+void Hub::Run() { impl_->server->Run(); }
+void Hub::Start() { impl_->server->Start(); }
+void Hub::Stop() { impl_->server->Stop(); }
+
+}  // namespace passerelle::hub

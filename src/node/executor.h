@@ -1,0 +1,57 @@
+// Runs one task at a node, without the network: policy check, then each step's local step and
+// disclosure rule (analysis::ComputeShare), producing the TaskResult to post. A refusal (policy
+// or disclosure rule) or an error releases nothing: the result then carries no share, only the
+// rule and a message (the hub names the node when it reports it) — never a value of the data.
+//
+// Thread-safety: ExecuteTask is reentrant; a DataProvider belongs to one thread.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "analysis/analysis.h"
+#include "analysis/analysis_table.h"
+#include "node/policy.h"
+#include "protocol/messages.h"
+#include "store/data_source.h"
+
+namespace passerelle::node {
+
+// Where the node's analysis tables come from.
+class DataProvider {
+ public:
+  virtual ~DataProvider() = default;
+  // The analysis table of `dataset`; NotFound when the node does not hold it.
+  virtual Result<std::unique_ptr<analysis::AnalysisTable>> OpenTable(
+      const std::string& dataset) = 0;
+};
+
+// Flat tables of the node's store (SQL pushdown).
+class StoreDataProvider final : public DataProvider {
+ public:
+  explicit StoreDataProvider(std::unique_ptr<store::DataSource> source)
+      : source_(std::move(source)) {}
+  Result<std::unique_ptr<analysis::AnalysisTable>> OpenTable(const std::string& dataset) override;
+
+ private:
+  std::unique_ptr<store::DataSource> source_;
+};
+
+// Tables held in memory (tests, benchmarks).
+class MemoryDataProvider final : public DataProvider {
+ public:
+  void Add(const std::string& dataset, analysis::MemoryTable table) {
+    tables_[dataset] = std::move(table);
+  }
+  Result<std::unique_ptr<analysis::AnalysisTable>> OpenTable(const std::string& dataset) override;
+
+ private:
+  std::map<std::string, analysis::MemoryTable> tables_;
+};
+
+protocol::TaskResult ExecuteTask(const protocol::Task& task, DataProvider& data,
+                                 const NodePolicy& policy, const std::string& node_id,
+                                 const analysis::Registry& registry);
+
+}  // namespace passerelle::node

@@ -1,0 +1,70 @@
+#include "node/journal.h"
+
+namespace passerelle::node {
+namespace {
+
+constexpr SqliteMigration kMigrations[] = {{1, R"sql(
+CREATE TABLE journal (
+  task_id         TEXT PRIMARY KEY,
+  study_id        TEXT NOT NULL,
+  round           INTEGER NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('computed', 'posted', 'rejected')),
+  idempotency_key TEXT NOT NULL,
+  result          TEXT NOT NULL,     -- the TaskResult JSON: aggregates only, never rows
+  computed_at     INTEGER NOT NULL,  -- microseconds since the epoch
+  updated_at      INTEGER NOT NULL
+);
+CREATE INDEX journal_state ON journal(state, computed_at);
+)sql"}};
+
+}  // namespace
+
+Result<std::unique_ptr<Journal>> Journal::Open(const std::filesystem::path& path, Clock& clock) {
+  // FULL: a result the node posted must survive a power loss with its key.
+  ASSIGN_OR_RETURN(auto db, SqliteDb::Open({.path = path.string(), .synchronous = "FULL"}));
+  RETURN_IF_ERROR(db->Migrate(kMigrations));
+  return std::unique_ptr<Journal>(new Journal(std::move(db), clock));
+}
+
+Result<std::optional<Journal::Entry>> Journal::Find(const std::string& task_id) {
+  ASSIGN_OR_RETURN(Statement q, db_->Prepare("SELECT task_id, state, idempotency_key, result FROM "
+                                             "journal WHERE task_id = ?"));
+  q.Bind(1, task_id);
+  ASSIGN_OR_RETURN(bool has, q.Step());
+  if (!has) return std::optional<Entry>();
+  return std::optional<Entry>(
+      Entry{q.ColumnText(0), q.ColumnText(1), q.ColumnText(2), q.ColumnText(3)});
+}
+
+Status Journal::RecordComputed(const std::string& task_id, const std::string& study_id, int round,
+                               const std::string& idempotency_key,
+                               const std::string& result_json) {
+  ASSIGN_OR_RETURN(Statement st, db_->Prepare("INSERT INTO journal VALUES (?, ?, ?, 'computed', "
+                                              "?, ?, ?, ?)"));
+  int64_t now = clock_.NowMicros();
+  st.Bind(1, task_id).Bind(2, study_id).Bind(3, round).Bind(4, idempotency_key);
+  st.Bind(5, result_json).Bind(6, now).Bind(7, now);
+  return st.Run().status();
+}
+
+Status Journal::MarkFinal(const std::string& task_id, const std::string& state) {
+  ASSIGN_OR_RETURN(Statement st,
+                   db_->Prepare("UPDATE journal SET state = ?, updated_at = ? WHERE task_id = ?"));
+  st.Bind(1, state).Bind(2, clock_.NowMicros()).Bind(3, task_id);
+  return st.Run().status();
+}
+
+Result<std::vector<Journal::Entry>> Journal::Unposted() {
+  ASSIGN_OR_RETURN(Statement q, db_->Prepare("SELECT task_id, state, idempotency_key, result FROM "
+                                             "journal WHERE state = 'computed' ORDER BY "
+                                             "computed_at"));
+  std::vector<Entry> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool has, q.Step());
+    if (!has) break;
+    out.push_back({q.ColumnText(0), q.ColumnText(1), q.ColumnText(2), q.ColumnText(3)});
+  }
+  return out;
+}
+
+}  // namespace passerelle::node

@@ -1,0 +1,171 @@
+#include "node/sql_table.h"
+
+#include <fmt/format.h>
+
+#include <limits>
+
+namespace passerelle::node {
+
+using analysis::VariableKind;
+
+Result<std::unique_ptr<SqlTable>> SqlTable::Open(store::DataSource& source,
+                                                 const std::string& dataset) {
+  ASSIGN_OR_RETURN(bool has, source.HasTable(dataset));
+  if (!has) {
+    return Status::NotFound(fmt::format("dataset \"{}\" is not present in this node's database",
+                                        dataset));
+  }
+  ASSIGN_OR_RETURN(store::Schema schema, source.DescribeTable(dataset));
+  return std::unique_ptr<SqlTable>(new SqlTable(source, dataset, std::move(schema)));
+}
+
+std::string SqlTable::Q(const std::string& identifier) const {
+  return source_.dialect().QuoteIdentifier(identifier);
+}
+
+Result<store::ColumnType> SqlTable::TypeOf(const std::string& variable) const {
+  for (const auto& c : schema_) {
+    if (c.name == variable) return c.type;
+  }
+  return Status::NotFound(
+      fmt::format("variable \"{}\" is not in dataset \"{}\"", variable, dataset_));
+}
+
+std::string SqlTable::LevelExpr(const std::string& variable) const {
+  return fmt::format("CAST({} AS VARCHAR)", Q(variable));
+}
+
+Result<int64_t> SqlTable::RowCount() {
+  return store::QueryInt(source_, fmt::format("SELECT count(*) FROM {}", Q(dataset_)));
+}
+
+Result<std::vector<analysis::VariableInfo>> SqlTable::Variables() {
+  std::vector<analysis::VariableInfo> out;
+  for (const auto& c : schema_) {
+    VariableKind kind = VariableKind::kOther;
+    switch (c.type) {
+      case store::ColumnType::kInt64:
+      case store::ColumnType::kDouble:
+        kind = VariableKind::kNumeric;
+        break;
+      case store::ColumnType::kString:
+      case store::ColumnType::kBool:
+        kind = VariableKind::kCategorical;
+        break;
+      default:
+        break;
+    }
+    out.push_back({c.name, kind});
+  }
+  return out;
+}
+
+Result<std::vector<analysis::Moments>> SqlTable::NumericMoments(
+    const std::vector<std::string>& variables) {
+  if (variables.empty()) return std::vector<analysis::Moments>();
+  // Compensated summation where the store has it, so that the pooled mean does not depend on the
+  // order in which DuckDB's threads add.
+  const bool kahan = source_.dialect().kind() == store::DialectKind::kDuckDb;
+  const char* sum = kahan ? "fsum" : "sum";
+  std::string select;
+  for (const auto& v : variables) {
+    ASSIGN_OR_RETURN(store::ColumnType t, TypeOf(v));
+    if (t != store::ColumnType::kInt64 && t != store::ColumnType::kDouble) {
+      return Status::InvalidArgument(
+          fmt::format("variable \"{}\" of dataset \"{}\" is not numeric", v, dataset_));
+    }
+    std::string x = fmt::format("CAST({} AS DOUBLE)", Q(v));
+    if (!select.empty()) select += ", ";
+    select += fmt::format("count({0}), count(*) - count({0}), {1}({0}), {1}({0} * {0})", x, sum);
+  }
+  ASSIGN_OR_RETURN(store::Chunk chunk,
+                   store::QueryAll(source_, fmt::format("SELECT {} FROM {}", select, Q(dataset_))));
+  if (chunk.size() != 1 || chunk.columns.size() != 4 * variables.size()) {
+    return Status::Internal("moments query returned an unexpected shape");
+  }
+  std::vector<analysis::Moments> out;
+  for (size_t i = 0; i < variables.size(); ++i) {
+    const auto& n = chunk.columns[4 * i];
+    const auto& miss = chunk.columns[4 * i + 1];
+    const auto& s = chunk.columns[4 * i + 2];
+    const auto& ss = chunk.columns[4 * i + 3];
+    analysis::Moments m;
+    m.n = n.IsNull(0) ? 0 : n.ints[0];
+    m.n_missing = miss.IsNull(0) ? 0 : miss.ints[0];
+    m.sum = s.IsNull(0) ? 0.0 : s.doubles[0];
+    m.sum_sq = ss.IsNull(0) ? 0.0 : ss.doubles[0];
+    out.push_back(m);
+  }
+  return out;
+}
+
+Result<std::vector<analysis::LevelCount>> SqlTable::Levels(const std::string& variable,
+                                                           size_t limit) {
+  RETURN_IF_ERROR(TypeOf(variable).status());
+  ASSIGN_OR_RETURN(store::Chunk chunk,
+                   store::QueryAll(source_, fmt::format("SELECT {0} AS level, count(*) FROM {1} "
+                                                        "WHERE {2} IS NOT NULL GROUP BY 1 ORDER "
+                                                        "BY 1 LIMIT {3}",
+                                                        LevelExpr(variable), Q(dataset_),
+                                                        Q(variable), limit + 1)));
+  std::vector<analysis::LevelCount> out;
+  for (size_t i = 0; i < chunk.size(); ++i) {
+    out.push_back({chunk.columns[0].strings[i], chunk.columns[1].ints[i]});
+  }
+  return out;
+}
+
+Result<std::vector<analysis::CellCount>> SqlTable::CrossCounts(const std::string& row,
+                                                               const std::string& col) {
+  RETURN_IF_ERROR(TypeOf(row).status());
+  std::string sql;
+  if (col.empty()) {
+    sql = fmt::format("SELECT {0}, '' , count(*) FROM {1} WHERE {2} IS NOT NULL GROUP BY 1",
+                      LevelExpr(row), Q(dataset_), Q(row));
+  } else {
+    RETURN_IF_ERROR(TypeOf(col).status());
+    sql = fmt::format(
+        "SELECT {0}, {1}, count(*) FROM {2} WHERE {3} IS NOT NULL AND {4} IS NOT NULL GROUP BY "
+        "1, 2",
+        LevelExpr(row), LevelExpr(col), Q(dataset_), Q(row), Q(col));
+  }
+  ASSIGN_OR_RETURN(store::Chunk chunk, store::QueryAll(source_, sql));
+  std::vector<analysis::CellCount> out;
+  for (size_t i = 0; i < chunk.size(); ++i) {
+    out.push_back({chunk.columns[0].strings[i], chunk.columns[1].strings[i],
+                   chunk.columns[2].ints[i]});
+  }
+  return out;
+}
+
+Result<std::vector<std::vector<double>>> SqlTable::ReadNumeric(
+    const std::vector<std::string>& variables) {
+  std::vector<std::vector<double>> out(variables.size());
+  if (variables.empty()) return out;
+  std::string select;
+  for (const auto& v : variables) {
+    ASSIGN_OR_RETURN(store::ColumnType t, TypeOf(v));
+    if (t != store::ColumnType::kInt64 && t != store::ColumnType::kDouble) {
+      return Status::InvalidArgument(
+          fmt::format("variable \"{}\" of dataset \"{}\" is not numeric", v, dataset_));
+    }
+    if (!select.empty()) select += ", ";
+    select += fmt::format("CAST({} AS DOUBLE)", Q(v));
+  }
+  ASSIGN_OR_RETURN(auto result,
+                   source_.Query(fmt::format("SELECT {} FROM {}", select, Q(dataset_))));
+  for (;;) {
+    ASSIGN_OR_RETURN(auto chunk, result->Next());
+    if (!chunk) break;
+    for (size_t c = 0; c < variables.size(); ++c) {
+      const auto& col = chunk->columns[c];
+      for (size_t i = 0; i < col.size(); ++i) {
+        out[c].push_back(col.IsNull(i) ? std::numeric_limits<double>::quiet_NaN()
+                                       : col.doubles[i]);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace passerelle::node

@@ -1,0 +1,219 @@
+#include "analysis/analysis.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "analysis/builtin.h"
+
+namespace passerelle::analysis {
+namespace {
+
+using nlohmann::json;
+
+// Runs an analysis over several in-memory nodes the way hub and nodes do, without the network.
+Result<json> RunLocally(const json& spec_json, std::vector<MemoryTable*> nodes,
+                        const Thresholds& t = {}) {
+  const Registry& reg = BuiltinRegistry();
+  ASSIGN_OR_RETURN(auto spec, reg.ParseSpec(spec_json, "analysis"));
+  const Analysis* a = reg.Find(spec->type);
+  json state;
+  ASSIGN_OR_RETURN(RoundInput input, a->Begin(*spec, state));
+  for (int round = 0; round < 10; ++round) {
+    ASSIGN_OR_RETURN(size_t len, a->ShareLength(*spec, round, input));
+    std::vector<double> sum(len, 0.0);
+    std::vector<json> metas;
+    for (MemoryTable* node : nodes) {
+      // Nodes parse the spec from its canonical JSON, as they do from a task.
+      ASSIGN_OR_RETURN(auto node_spec, reg.ParseSpec(spec->ToJson(), "task"));
+      ASSIGN_OR_RETURN(NodeShare share, ComputeShare(*a, *node, *node_spec, round, input, t));
+      for (size_t i = 0; i < len; ++i) sum[i] += share.values[i];
+      metas.push_back(share.meta);
+    }
+    ASSIGN_OR_RETURN(CombineOutcome out, a->Combine(*spec, round, input, sum, metas, state));
+    if (!out.next) return out.result;
+    input = *out.next;
+  }
+  return Status::Internal("too many rounds");
+}
+
+MemoryTable Site(int n, double offset, int diab_every) {
+  MemoryTable t;
+  MemoryTable::NumericColumn x, g;
+  MemoryTable::TextColumn d;
+  for (int i = 0; i < n; ++i) {
+    x.push_back(i % 7 == 0 ? std::nullopt : std::optional<double>(offset + i * 0.5));
+    g.push_back(i % 2);
+    d.push_back(i % diab_every == 0 ? "yes" : "no");
+  }
+  t.AddNumeric("x", x);
+  t.AddNumeric("g", g);
+  t.AddCategorical("d", d);
+  return t;
+}
+
+TEST(RegistryTest, UnknownAnalysisAndBadSpecsHaveClearErrors) {
+  const Registry& reg = BuiltinRegistry();
+  EXPECT_EQ(reg.Types(), (std::vector<std::string>{"count", "summary", "table"}));
+  auto r = reg.ParseSpec({{"id", "a"}, {"type", "regression"}}, "study.analyses[0]");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "study.analyses[0].type: unknown analysis \"regression\" (known: count, summary, "
+            "table)");
+  auto s = reg.ParseSpec({{"id", "a"}, {"type", "summary"}}, "a");
+  EXPECT_NE(s.status().message().find("a.variables: required"), std::string::npos);
+  auto t = reg.ParseSpec({{"id", "a"}, {"type", "table"}, {"rows", "g"}, {"colz", "d"}}, "a");
+  EXPECT_NE(t.status().message().find("unknown key \"colz\""), std::string::npos);
+  auto u = reg.ParseSpec({{"id", "a"}, {"type", "table"}, {"rows", "g"}, {"cols", "g"}}, "a");
+  EXPECT_FALSE(u.ok());
+}
+
+TEST(AnalysisTest, PooledSummaryEqualsPooledData) {
+  MemoryTable a = Site(100, 1.0, 5), b = Site(57, 3.0, 3);
+  auto r = RunLocally({{"id", "s"}, {"type", "summary"}, {"variables", {"x"}}}, {&a, &b});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  // Direct computation on the union.
+  std::vector<double> all;
+  int missing = 0;
+  for (auto [n, off] : {std::pair{100, 1.0}, std::pair{57, 3.0}}) {
+    for (int i = 0; i < n; ++i) {
+      if (i % 7 == 0) {
+        ++missing;
+        continue;
+      }
+      all.push_back(off + i * 0.5);
+    }
+  }
+  double mean = 0;
+  for (double v : all) mean += v;
+  mean /= all.size();
+  double ss = 0;
+  for (double v : all) ss += (v - mean) * (v - mean);
+  const json& x = (*r)["x"];
+  EXPECT_EQ(x["n"], all.size());
+  EXPECT_EQ(x["n_missing"], missing);
+  EXPECT_NEAR(x["mean"].get<double>(), mean, 1e-12);
+  EXPECT_NEAR(x["var"].get<double>(), ss / (all.size() - 1), 1e-9);
+}
+
+TEST(AnalysisTest, SummarySuppressedWhenFewRowsAtOneNode) {
+  MemoryTable a = Site(100, 1.0, 5), b = Site(8, 3.0, 3);  // b: 6 non-missing x < min_rows
+  auto r = RunLocally({{"id", "s"}, {"type", "summary"}, {"variables", {"x"}}}, {&a, &b});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE((*r)["x"]["mean"].is_null());
+  EXPECT_EQ((*r)["x"]["suppressed"], "fewer than min_rows non-missing values at 1 node(s)");
+  auto not_numeric = RunLocally({{"id", "s"}, {"type", "summary"}, {"variables", {"d"}}}, {&a});
+  EXPECT_NE(not_numeric.status().message().find("not numeric"), std::string::npos);
+}
+
+TEST(AnalysisTest, CountAndItsMinRowsRule) {
+  MemoryTable a = Site(100, 1.0, 5), b = Site(57, 3.0, 3), tiny = Site(4, 0, 2);
+  auto r = RunLocally({{"id", "n"}, {"type", "count"}}, {&a, &b});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)["n"], 157);
+  auto s = RunLocally({{"id", "n"}, {"type", "count"}}, {&a, &tiny});
+  EXPECT_TRUE((*s)["n"].is_null());
+  EXPECT_NE((*s)["suppressed"].get<std::string>().find("1 node"), std::string::npos);
+}
+
+TEST(AnalysisTest, TableLevelsAreAlignedAcrossNodesAndCellsSum) {
+  MemoryTable a = Site(200, 1.0, 4), b = Site(300, 3.0, 5);
+  json spec = {{"id", "t"}, {"type", "table"}, {"rows", "g"}, {"cols", "d"}};
+  auto pooled = RunLocally(spec, {&a, &b}, {.min_cell = 1});
+  auto ra = RunLocally(spec, {&a}, {.min_cell = 1});
+  auto rb = RunLocally(spec, {&b}, {.min_cell = 1});
+  ASSERT_TRUE(pooled.ok() && ra.ok() && rb.ok()) << pooled.status().ToString();
+  EXPECT_EQ((*pooled)["rows"], json({"0", "1"}));
+  EXPECT_EQ((*pooled)["cols"], json({"no", "yes"}));
+  for (int i = 0; i < 2; ++i) {
+    for (int j = 0; j < 2; ++j) {
+      EXPECT_EQ((*pooled)["cells"][i][j].get<int64_t>(),
+                (*ra)["cells"][i][j].get<int64_t>() + (*rb)["cells"][i][j].get<int64_t>());
+    }
+  }
+  int64_t total = 0;
+  for (auto& row : (*pooled)["cells"]) {
+    for (auto& c : row) total += c.get<int64_t>();
+  }
+  EXPECT_EQ(total, 500);
+}
+
+TEST(AnalysisTest, SmallCellSuppressedWithSecondaryAndReason) {
+  // Node a: g=1 & d=yes has 3 rows, below min_cell 10.
+  MemoryTable a;
+  MemoryTable::NumericColumn g;
+  MemoryTable::TextColumn d;
+  auto add = [&](int gv, const char* dv, int n) {
+    for (int i = 0; i < n; ++i) {
+      g.push_back(gv);
+      d.push_back(dv);
+    }
+  };
+  add(0, "no", 50);
+  add(0, "yes", 20);
+  add(1, "no", 40);
+  add(1, "yes", 3);
+  a.AddNumeric("g", g);
+  a.AddCategorical("d", d);
+  auto r = RunLocally({{"id", "t"}, {"type", "table"}, {"rows", "g"}, {"cols", "d"}}, {&a});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const json& cells = (*r)["cells"];
+  EXPECT_TRUE(cells[1][1].is_null());
+  // The smallest other cell (20) is suppressed too, so 3 cannot be recovered from the total.
+  EXPECT_TRUE(cells[0][1].is_null());
+  EXPECT_EQ(cells[0][0], 50);
+  EXPECT_EQ(cells[1][0], 40);
+  ASSERT_EQ((*r)["suppressed"].size(), 2u);
+  std::string reasons = (*r)["suppressed"].dump();
+  EXPECT_NE(reasons.find("count between 1 and min_cell-1 at 1 node(s)"), std::string::npos);
+  EXPECT_NE(reasons.find("secondary suppression"), std::string::npos);
+  // With a policy allowing cells of 3, nothing is suppressed.
+  auto open = RunLocally({{"id", "t"}, {"type", "table"}, {"rows", "g"}, {"cols", "d"}}, {&a},
+                         {.min_cell = 3});
+  EXPECT_EQ((*open)["cells"][1][1], 3);
+  EXPECT_TRUE((*open)["suppressed"].empty());
+}
+
+TEST(AnalysisTest, TooManyLevelsIsRefusedByRule) {
+  MemoryTable a = Site(300, 1.0, 4);
+  auto r = RunLocally({{"id", "t"}, {"type", "table"}, {"rows", "x"}}, {&a}, {.max_levels = 20});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(RefusalRule(r.status()), "max_levels");
+  EXPECT_NE(r.status().message().find("variable \"x\""), std::string::npos);
+}
+
+TEST(AnalysisTest, OneWayTableWithGivenLevelsSkipsDiscovery) {
+  MemoryTable a = Site(100, 1.0, 4);
+  json spec = {{"id", "t"}, {"type", "table"}, {"rows", "d"}, {"row_levels", {"yes", "no"}}};
+  auto parsed = BuiltinRegistry().ParseSpec(spec, "t");
+  ASSERT_TRUE(parsed.ok());
+  json state;
+  auto in = BuiltinRegistry().Find("table")->Begin(**parsed, state);
+  ASSERT_TRUE(in.ok());
+  EXPECT_EQ(in->params["phase"], "counts");
+  auto r = RunLocally(spec, {&a});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)["rows"], json({"yes", "no"}));
+  EXPECT_EQ((*r)["counts"], json({25, 75}));
+}
+
+TEST(AnalysisTest, NumericLevelsOrderNumerically) {
+  MemoryTable a;
+  MemoryTable::NumericColumn v;
+  for (int i = 0; i < 300; ++i) v.push_back((i % 12) + 1);
+  a.AddNumeric("m", v);
+  auto r = RunLocally({{"id", "t"}, {"type", "table"}, {"rows", "m"}}, {&a});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)["rows"][1], "2");
+  EXPECT_EQ((*r)["rows"][11], "12");
+}
+
+TEST(AnalysisTest, RefusalRuleRoundTrip) {
+  Status s = RefuseByRule("min_rows", "dataset too small at node fr");
+  EXPECT_EQ(s.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(RefusalRule(s), "min_rows");
+  EXPECT_EQ(RefusalRule(Status::PermissionDenied("other")), "");
+}
+
+}  // namespace
+}  // namespace passerelle::analysis
