@@ -47,6 +47,7 @@ int RunCli(int argc, char** argv) {
   RegisterNodeCommand(app, ctx);
   RegisterStudyCommands(app, ctx);
   RegisterSandboxCommand(app, ctx);
+  RegisterPprlCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -28,6 +28,7 @@ void RegisterHubCommand(CLI::App& app, CliContext& ctx);
 void RegisterNodeCommand(CLI::App& app, CliContext& ctx);
 void RegisterStudyCommands(CLI::App& app, CliContext& ctx);
 void RegisterSandboxCommand(CLI::App& app, CliContext& ctx);
+void RegisterPprlCommands(CLI::App& app, CliContext& ctx);
 
 // Prints a progress line on stderr unless --quiet.
 void Progress(const CliContext& ctx, const std::string& line);
