@@ -325,6 +325,21 @@ TEST(GlmTest, CombineChecksTheAnswerSize) {
             StatusCode::kFailedPrecondition);  // no rows
 }
 
+TEST(GlmTest, ReportsNonConvergence) {
+  auto frames = LoadSites("CNSIM", 1);
+  ASSERT_TRUE(frames.ok());
+  Sites s = Prepare(*frames, "DIS_DIAB ~ LAB_HDL + PM_BMI_CONTINUOUS");
+  GlmOptions options;
+  options.family = GlmFamily::kBinomial;
+  options.max_iterations = 2;
+  auto r = FitGlm({&s.designs[0]}, options);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->converged);
+  EXPECT_EQ(r->iterations, 2);
+  ASSERT_FALSE(r->warnings.empty());
+  EXPECT_NE(r->warnings[0].find("did not converge"), std::string::npos);
+}
+
 TEST(GlmTest, FamilyNames) {
   for (GlmFamily f : {GlmFamily::kGaussian, GlmFamily::kBinomial, GlmFamily::kPoisson}) {
     auto parsed = ParseGlmFamily(GlmFamilyName(f));
