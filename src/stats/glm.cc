@@ -211,9 +211,9 @@ Status LocalStepImpl(const Design& d, const GlmRequest& req, std::vector<double>
         dev += Fam::DevResid(y, mu, w);
         if (req.start) loglik_const += std::log(w);
       }
-      if (req.null_mode == 1) {
+      if (req.null_mode == GlmRequest::NullDeviance::kConstantMu) {
         null_dev += Fam::DevResid(y, req.null_mu, w);
-      } else if (req.null_mode == 2) {
+      } else if (req.null_mode == GlmRequest::NullDeviance::kOffsetOnly) {
         null_dev += Fam::DevResid(y, Fam::LinkInv(off), w);
       }
       if (w > 0) {
@@ -474,9 +474,9 @@ Status GlmCombine(GlmState& s, const std::vector<double>& sum) {
     next.beta = std::move(beta);
     if (s.phase == GlmState::Phase::kMain) {
       if (!s.has_intercept) {
-        next.null_mode = 2;
+        next.null_mode = GlmRequest::NullDeviance::kOffsetOnly;
       } else if (!s.has_offset) {
-        next.null_mode = 1;
+        next.null_mode = GlmRequest::NullDeviance::kConstantMu;
         next.null_mu = s.sum_wy / s.sum_w;
       }
     }
@@ -499,10 +499,10 @@ Status GlmCombine(GlmState& s, const std::vector<double>& sum) {
     s.boundary = true;
     return Status::Ok();
   }
-  if (s.request.null_mode != 0) {
+  if (s.request.null_mode != GlmRequest::NullDeviance::kNone) {
     s.null_deviance = sum[glm_slot::kNullDeviance];
     s.have_null_deviance = true;
-    s.request.null_mode = 0;
+    s.request.null_mode = GlmRequest::NullDeviance::kNone;
   }
   s.halvings = 0;
   const bool converged =

@@ -194,7 +194,7 @@ TEST(GlmTest, PooledSumsEqualTheSumOfTheSites) {
   GlmRequest req;
   req.columns = {0, 1, 2, 3, 4, 5, 6};
   req.beta = {-3.0, 0.2, 0.5, -0.4, 0.01, -0.1, 0.05};
-  req.null_mode = 1;
+  req.null_mode = GlmRequest::NullDeviance::kConstantMu;
   req.null_mu = 0.1;
   auto whole = GlmLocalStep(pooled.designs[0], GlmFamily::kBinomial, req);
   ASSERT_TRUE(whole.ok());
