@@ -18,13 +18,10 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr size_t kChunk = 512;
 
-using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
 // Local stratum of each design row from the formula's strata() columns.
 Result<std::vector<uint32_t>> LocalStrata(const Formula& f, const DataFrame& frame,
-                                          const std::vector<size_t>& rows, size_t* count) {
+                                          const std::vector<size_t>& rows) {
   std::vector<uint32_t> id(rows.size(), 0);
-  *count = 1;
   if (f.strata.empty()) return id;
   std::vector<const DataColumn*> cols;
   for (const auto& name : f.strata) {
@@ -33,22 +30,20 @@ Result<std::vector<uint32_t>> LocalStrata(const Formula& f, const DataFrame& fra
   }
   std::map<std::string, uint32_t> ids;
   std::string key;
-  char buf[40];
   for (size_t r = 0; r < rows.size(); ++r) {
     key.clear();
     for (const DataColumn* c : cols) {
       if (c->is_string) {
         key += c->strings[rows[r]];
+        key.push_back('\0');
       } else {
-        std::snprintf(buf, sizeof(buf), "%.17g", c->numbers[rows[r]]);
-        key += buf;
+        const double v = c->numbers[rows[r]];
+        key.append(reinterpret_cast<const char*>(&v), sizeof(v));
       }
-      key.push_back('\x1f');
     }
     auto it = ids.emplace(key, static_cast<uint32_t>(ids.size())).first;
     id[r] = it->second;
   }
-  *count = ids.size();
   return id;
 }
 
@@ -57,6 +52,18 @@ uint32_t CountGreater(const double* times, size_t k, double v) {
   const double* it = std::partition_point(times, times + k, [v](double t) { return t > v; });
   return static_cast<uint32_t>(it - times);
 }
+
+// Neumaier's compensated sum: the log partial likelihood adds 10^5..10^6 terms, and its rounding
+// noise would otherwise decide agfit4's "did the step improve" test near convergence.
+struct CompensatedSum {
+  double sum = 0, carry = 0;
+  void Add(double v) {
+    const double t = sum + v;
+    carry += std::fabs(sum) >= std::fabs(v) ? (sum - t) + v : (v - t) + sum;
+    sum = t;
+  }
+  double value() const { return sum + carry; }
+};
 
 }  // namespace
 
@@ -93,17 +100,21 @@ Result<CoxData> BuildCoxData(const ModelLayout& layout, const DataFrame& frame) 
       return Status::InvalidArgument("cox: Surv() column \"" + c->name + "\" must be numeric");
     }
   }
-  size_t nstrata = 1;
-  ASSIGN_OR_RETURN(std::vector<uint32_t> stratum, LocalStrata(f, frame, d.frame_rows, &nstrata));
+  ASSIGN_OR_RETURN(std::vector<uint32_t> stratum, LocalStrata(f, frame, d.frame_rows));
 
   CoxData out;
-  out.p = d.cols;
+  const size_t p = d.cols;
+  out.p = p;
   out.column_names = d.column_names;
   out.counting = counting;
   out.rows_incomplete = d.rows_incomplete;
-  // Rows kept: valid times (R's Surv() turns stop <= start into NA, which na.omit drops).
-  std::vector<size_t> keep;
-  keep.reserve(d.rows);
+  // Times of the design rows; rows with stop <= start are dropped (R's Surv() makes them NA).
+  std::vector<double> stop, start;
+  std::vector<uint8_t> event;
+  std::vector<uint32_t> kept;  // design rows kept
+  stop.reserve(d.rows);
+  event.reserve(d.rows);
+  if (counting) start.reserve(d.rows);
   for (size_t r = 0; r < d.rows; ++r) {
     const size_t fr = d.frame_rows[r];
     const double ev = event_col->numbers[fr];
@@ -115,57 +126,92 @@ Result<CoxData> BuildCoxData(const ModelLayout& layout, const DataFrame& frame) 
       ++out.rows_invalid;
       continue;
     }
-    keep.push_back(r);
+    kept.push_back(static_cast<uint32_t>(r));
+    stop.push_back(stop_col->numbers[fr]);
+    event.push_back(ev == 1.0 ? 1 : 0);
+    if (counting) start.push_back(start_col->numbers[fr]);
   }
-  const size_t n = keep.size();
-  const size_t p = d.cols;
+  d.frame_rows = {};
+  const size_t n = kept.size();
   out.rows = n;
   if (n == 0) return Status::InvalidArgument("cox: no complete rows with valid times");
+  if (n >= 0x80000000u) {
+    return Status::InvalidArgument("cox: too many rows for one node (at most 2^31 - 1)");
+  }
 
-  auto stop_of = [&](size_t r) { return stop_col->numbers[d.frame_rows[r]]; };
-  auto event_of = [&](size_t r) { return event_col->numbers[d.frame_rows[r]] == 1.0; };
-  std::sort(keep.begin(), keep.end(), [&](size_t a, size_t b) {
-    if (stratum[a] != stratum[b]) return stratum[a] < stratum[b];
-    const double sa = stop_of(a), sb = stop_of(b);
-    if (sa != sb) return sa > sb;
-    return event_of(a) && !event_of(b);
-  });
-
-  out.strata = nstrata;
+  // Sort by stratum, stop time descending, events first among equal times (on packed keys, so
+  // that the sort reads contiguous memory).
+  struct Key {
+    double stop;
+    uint32_t stratum;
+    uint32_t index;  // bit 31 clear for an event, so events sort first
+  };
+  std::vector<uint32_t> order(n);
+  {
+    std::vector<Key> keys(n);
+    for (size_t i = 0; i < n; ++i) {
+      keys[i] = {stop[i], stratum[kept[i]],
+                 static_cast<uint32_t>(i) | (event[i] ? 0u : 0x80000000u)};
+    }
+    std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+      if (a.stratum != b.stratum) return a.stratum < b.stratum;
+      if (a.stop != b.stop) return a.stop > b.stop;
+      return a.index < b.index;
+    });
+    for (size_t i = 0; i < n; ++i) order[i] = keys[i].index & 0x7fffffffu;
+  }
   out.stop.resize(n);
   out.event.resize(n);
   if (counting) out.start.resize(n);
   out.stratum_begin.assign(1, 0);
   for (size_t i = 0; i < n; ++i) {
-    const size_t r = keep[i];
-    out.stop[i] = stop_of(r);
-    out.event[i] = event_of(r) ? 1 : 0;
-    if (counting) out.start[i] = start_col->numbers[d.frame_rows[r]];
-    out.events += out.event[i];
-    if (i > 0 && stratum[r] != stratum[keep[i - 1]]) out.stratum_begin.push_back(i);
+    const uint32_t k = order[i];
+    out.stop[i] = stop[k];
+    out.event[i] = event[k];
+    if (counting) out.start[i] = start[k];
+    out.events += event[k];
+    if (i > 0 && stratum[kept[k]] != stratum[kept[order[i - 1]]]) out.stratum_begin.push_back(i);
   }
   out.stratum_begin.push_back(n);
   out.strata = out.stratum_begin.size() - 1;
+  stop = {};
+  start = {};
+  event = {};
+  stratum = {};
 
-  // Covariates row-major in sorted order, centred per stratum (the partial likelihood of a
-  // stratum does not change when its covariates shift; the information is computed stably).
-  out.x.resize(n * p);
-  for (size_t s = 0; s < out.strata; ++s) {
-    const size_t b = out.stratum_begin[s], e = out.stratum_begin[s + 1];
-    for (size_t j = 0; j < p; ++j) {
-      const double* col = d.column(j);
-      double mean = 0;
-      for (size_t i = b; i < e; ++i) mean += col[keep[i]];
-      mean /= static_cast<double>(e - b);
-      for (size_t i = b; i < e; ++i) out.x[i * p + j] = col[keep[i]] - mean;
-    }
-  }
-  out.abs_dev.assign(p, 0.0);
-  for (size_t i = 0; i < n; ++i) {
-    for (size_t j = 0; j < p; ++j) out.abs_dev[j] += std::fabs(out.x[i * p + j]);
-  }
+  // Covariates: the design's columns permuted in place into the sorted order (one column of
+  // scratch), then centred per stratum (the partial likelihood of a stratum does not change when
+  // its covariates shift; the information is computed stably).
+  out.x = std::move(d.x);
   d = Design{};
-  keep = {};
+  std::vector<double> scratch(n);
+  out.abs_dev.assign(p, 0.0);
+  {
+    const size_t design_rows = out.x.size() / std::max<size_t>(p, 1);
+    for (size_t i = 0; i < n; ++i) order[i] = kept[order[i]];  // design row of sorted row i
+    for (size_t j = 0; j < p; ++j) {
+      const double* src = out.x.data() + j * design_rows;
+      for (size_t i = 0; i < n; ++i) scratch[i] = src[order[i]];
+      double* dst = out.x.data() + j * n;  // n <= design_rows: columns only move left
+      double abs_dev = 0;
+      for (size_t s = 0; s < out.strata; ++s) {
+        const size_t b = out.stratum_begin[s], e = out.stratum_begin[s + 1];
+        double mean = 0;
+        for (size_t i = b; i < e; ++i) mean += scratch[i];
+        mean /= static_cast<double>(e - b);
+        for (size_t i = b; i < e; ++i) {
+          dst[i] = scratch[i] - mean;
+          abs_dev += std::fabs(dst[i]);
+        }
+      }
+      out.abs_dev[j] = abs_dev;
+    }
+    out.x.resize(n * p);
+    out.x.shrink_to_fit();
+  }
+  kept = {};
+  order = {};
+  scratch = {};
 
   // Event times per stratum, and the ranges of the sweep.
   out.time_begin.assign(1, 0);
@@ -192,9 +238,9 @@ Result<CoxData> BuildCoxData(const ModelLayout& layout, const DataFrame& frame) 
     }
     const size_t k = times.size();
     if (counting) {
-      std::iota(out.start_order.begin() + b, out.start_order.begin() + e, b);
+      std::iota(out.start_order.begin() + b, out.start_order.begin() + e, static_cast<uint32_t>(b));
       std::stable_sort(out.start_order.begin() + b, out.start_order.begin() + e,
-                       [&](size_t x, size_t y) { return out.start[x] > out.start[y]; });
+                       [&](uint32_t x, uint32_t y) { return out.start[x] > out.start[y]; });
       size_t pos = b;
       for (size_t t = 0; t < k; ++t) {
         while (pos < e && out.start[out.start_order[pos]] >= times[t]) ++pos;
@@ -223,20 +269,24 @@ Result<std::vector<double>> CoxLocalStep(const CoxData& data, const CoxRequest& 
                                    " coefficients, the model " + std::to_string(p));
   }
   const bool efron = request.ties == CoxTies::kEfron;
-  Eigen::Map<const RowMat> x(data.x.data(), static_cast<Eigen::Index>(n),
-                             static_cast<Eigen::Index>(p));
-  Eigen::Map<const Eigen::VectorXd> beta(request.beta.data(), static_cast<Eigen::Index>(p));
-  Eigen::VectorXd eta = x * beta;
-  Eigen::VectorXd risk = eta.array().exp();
+  const double* x = data.x.data();  // column-major n x p
+  auto xv = [x, n](size_t row, size_t col) { return x[col * n + row]; };
+
+  // Risk scores exp(x'beta), computed as each row enters its risk set (one pass over X for the
+  // sweep; covariates are centred per stratum, so eta stays moderate). Rows never at risk at a
+  // death keep 0.
+  std::vector<double> eta(n, 0.0), risk(n, 0.0);
+  const double* beta = request.beta.data();
+  std::vector<double> xi(p);
 
   const auto pe = static_cast<Eigen::Index>(p);
-  Eigen::VectorXd grad = Eigen::VectorXd::Zero(pe);
+  std::vector<double> grad(p, 0.0);
   Eigen::MatrixXd info = Eigen::MatrixXd::Zero(pe, pe);
-  double loglik = 0;
+  CompensatedSum loglik;
   const size_t ntimes = data.time_begin.back();
   std::vector<double> c_time(ntimes), f_time(ntimes);
 
-  // Rows a_k of the mean covariates at each death, flushed as info -= A'A.
+  // Rows a_k (mean covariates seen by each death), flushed as info -= A'A.
   Eigen::MatrixXd abuf(static_cast<Eigen::Index>(kChunk), pe);
   Eigen::Index afill = 0;
   auto flush_a = [&]() {
@@ -244,70 +294,86 @@ Result<std::vector<double>> CoxLocalStep(const CoxData& data, const CoxRequest& 
     info.selfadjointView<Eigen::Upper>().rankUpdate(abuf.topRows(afill).transpose(), -1.0);
     afill = 0;
   };
+  auto push_a = [&](const double* a, double scale) {
+    if (afill == static_cast<Eigen::Index>(kChunk)) flush_a();
+    for (size_t j = 0; j < p; ++j) abuf(afill, static_cast<Eigen::Index>(j)) = scale * a[j];
+    ++afill;
+  };
 
-  Eigen::VectorXd s1(pe), d1(pe), a(pe);
+  std::vector<double> s1(p), d1(p), a(p);
   for (size_t s = 0; s < data.strata; ++s) {
-    const size_t b = data.stratum_begin[s];
-    size_t add = b;
-    size_t rem = b;
+    size_t add = data.stratum_begin[s];
+    size_t rem = data.stratum_begin[s];
     double s0 = 0;
-    s1.setZero();
+    std::fill(s1.begin(), s1.end(), 0.0);
     size_t nrisk = 0;
     for (size_t t = data.time_begin[s]; t < data.time_begin[s + 1]; ++t) {
       for (; add < data.add_end[t]; ++add) {
         if (data.risk_lo[add] >= data.risk_hi[add]) continue;  // never at risk at a death
-        s0 += risk(static_cast<Eigen::Index>(add));
-        s1.noalias() += risk(static_cast<Eigen::Index>(add)) *
-                        x.row(static_cast<Eigen::Index>(add)).transpose();
+        double e = 0;
+        for (size_t j = 0; j < p; ++j) {
+          xi[j] = xv(add, j);
+          e += beta[j] * xi[j];
+        }
+        const double r = std::exp(e);
+        eta[add] = e;
+        risk[add] = r;
+        s0 += r;
+        for (size_t j = 0; j < p; ++j) s1[j] += r * xi[j];
         ++nrisk;
       }
       if (data.counting) {
         for (; rem < data.remove_end[t]; ++rem) {
-          const size_t r = data.start_order[rem];
-          if (data.risk_lo[r] >= data.risk_hi[r]) continue;
+          const size_t i = data.start_order[rem];
+          if (data.risk_lo[i] >= data.risk_hi[i]) continue;
           if (--nrisk == 0) {
             s0 = 0;
-            s1.setZero();
+            std::fill(s1.begin(), s1.end(), 0.0);
           } else {
-            s0 -= risk(static_cast<Eigen::Index>(r));
-            s1.noalias() -= risk(static_cast<Eigen::Index>(r)) *
-                            x.row(static_cast<Eigen::Index>(r)).transpose();
+            const double r = risk[i];
+            s0 -= r;
+            for (size_t j = 0; j < p; ++j) s1[j] -= r * xv(i, j);
           }
         }
       }
       const size_t eb = data.event_begin[t];
       const uint32_t deaths = data.event_count[t];
       double d0 = 0;
-      d1.setZero();
-      for (size_t r = eb; r < eb + deaths; ++r) {
-        const auto ri = static_cast<Eigen::Index>(r);
-        d0 += risk(ri);
-        d1.noalias() += risk(ri) * x.row(ri).transpose();
-        loglik += eta(ri);
-        grad.noalias() += x.row(ri).transpose();
+      std::fill(d1.begin(), d1.end(), 0.0);
+      for (size_t i = eb; i < eb + deaths; ++i) {
+        const double r = risk[i];
+        d0 += r;
+        loglik.Add(eta[i]);
+        for (size_t j = 0; j < p; ++j) {
+          const double v = xv(i, j);
+          d1[j] += r * v;
+          grad[j] += v;
+        }
       }
       double csum = 0, fsum = 0;
       if (!efron || deaths == 1) {
         // Breslow: every death sees the whole risk set.
         const double dd = deaths;
-        loglik -= dd * std::log(s0);
-        a = s1 / s0;
-        grad.noalias() -= dd * a;
+        loglik.Add(-dd * std::log(s0));
+        for (size_t j = 0; j < p; ++j) {
+          a[j] = s1[j] / s0;
+          grad[j] -= dd * a[j];
+        }
         csum = dd / s0;
-        if (afill == static_cast<Eigen::Index>(kChunk)) flush_a();
-        abuf.row(afill++) = std::sqrt(dd) * a.transpose();
+        push_a(a.data(), std::sqrt(dd));
       } else {
         // Efron: the k-th of the tied deaths sees the risk set less k/d of the deaths.
         for (uint32_t k = 0; k < deaths; ++k) {
           const double frac = static_cast<double>(k) / deaths;
           const double den = s0 - frac * d0;
-          loglik -= std::log(den);
-          a = (s1 - frac * d1) / den;
-          grad.noalias() -= a;
+          loglik.Add(-std::log(den));
+          for (size_t j = 0; j < p; ++j) {
+            a[j] = (s1[j] - frac * d1[j]) / den;
+            grad[j] -= a[j];
+          }
           csum += 1.0 / den;
           fsum += frac / den;
-          if (afill == static_cast<Eigen::Index>(kChunk)) flush_a();
-          abuf.row(afill++) = a.transpose();
+          push_a(a.data(), 1.0);
         }
       }
       c_time[t] = csum;
@@ -319,8 +385,7 @@ Result<std::vector<double>> CoxLocalStep(const CoxData& data, const CoxRequest& 
   // info += sum_i v_i x_i x_i' with v_i = risk_i * (sum of 1/den over the deaths it is at risk
   // for, less the Efron share of its own death): the S2 terms of every risk set at once.
   std::vector<double> suffix;
-  Eigen::MatrixXd block(static_cast<Eigen::Index>(kChunk), pe);
-  std::vector<double> sv(n);
+  std::vector<double>& sv = eta;  // reuse: eta is no longer needed
   for (size_t s = 0; s < data.strata; ++s) {
     const size_t tb = data.time_begin[s], te = data.time_begin[s + 1];
     const size_t k = te - tb;
@@ -332,24 +397,26 @@ Result<std::vector<double>> CoxLocalStep(const CoxData& data, const CoxRequest& 
       if (lo < hi) {
         double cum = suffix[lo] - suffix[hi];
         if (data.event[i]) cum -= f_time[tb + lo];
-        v = risk(static_cast<Eigen::Index>(i)) * cum;
+        v = risk[i] * cum;
       }
       sv[i] = v > 0 ? std::sqrt(v) : 0.0;
     }
   }
+  Eigen::Map<const Eigen::MatrixXd> xm(x, static_cast<Eigen::Index>(n), pe);
+  Eigen::MatrixXd block(static_cast<Eigen::Index>(kChunk), pe);
   for (size_t r0 = 0; r0 < n; r0 += kChunk) {
     const auto nr = static_cast<Eigen::Index>(std::min(kChunk, n - r0));
     Eigen::Map<const Eigen::VectorXd> w(sv.data() + r0, nr);
-    block.topRows(nr).noalias() = w.asDiagonal() * x.middleRows(static_cast<Eigen::Index>(r0), nr);
+    block.topRows(nr).noalias() = w.asDiagonal() * xm.middleRows(static_cast<Eigen::Index>(r0), nr);
     info.selfadjointView<Eigen::Upper>().rankUpdate(block.topRows(nr).transpose());
   }
 
   std::vector<double> out(CoxResponseSize(p), 0.0);
   out[cox_slot::kRows] = static_cast<double>(n);
   out[cox_slot::kEvents] = static_cast<double>(data.events);
-  out[cox_slot::kLogLik] = loglik;
+  out[cox_slot::kLogLik] = loglik.value();
   size_t pos = cox_slot::kHeader;
-  for (size_t j = 0; j < p; ++j) out[pos++] = grad(static_cast<Eigen::Index>(j));
+  for (size_t j = 0; j < p; ++j) out[pos++] = grad[j];
   for (size_t j = 0; j < p; ++j) out[pos++] = data.abs_dev[j];
   for (size_t i = 0; i < p; ++i) {
     for (size_t j = i; j < p; ++j) {
@@ -477,6 +544,14 @@ Status CoxCombine(CoxState& s, const std::vector<double>& sum) {
     }
     return Status::Ok();
   }
+  // Converged when the log-likelihood changed by less than epsilon (relative). agfit4 first halves
+  // the step on any decrease; a decrease within epsilon is rounding in a sum over every death, so
+  // it counts as convergence here (R converges there too whenever its rounding falls the other
+  // way), which keeps a fit of 10^6 rows from halving on noise.
+  if (fail == 0 && std::fabs(1.0 - s.loglik_best / lk) <= s.options.epsilon) {
+    Finish(s, beta, lk, packed, u, true);
+    return Status::Ok();
+  }
   if (fail > 0 || lk < s.loglik_best) {
     // Step halving towards the last good coefficients.
     ++s.halving;
@@ -487,10 +562,6 @@ Status CoxCombine(CoxState& s, const std::vector<double>& sum) {
     return Status::Ok();
   }
   s.halving = 0;
-  if (std::fabs(1.0 - s.loglik_best / lk) <= s.options.epsilon) {
-    Finish(s, beta, lk, packed, u, true);
-    return Status::Ok();
-  }
   s.loglik_best = lk;
   s.best_beta = beta;
   s.best_info = packed;

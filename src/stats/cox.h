@@ -58,7 +58,7 @@ struct CoxData {
   bool counting = false;  // start times given
 
   // Rows sorted by stratum, stop time descending, events first among equal times.
-  std::vector<double> x;  // row-major rows x p, centred per stratum
+  std::vector<double> x;  // column-major rows x p, centred per stratum
   std::vector<double> stop;
   std::vector<double> start;  // counting only
   std::vector<uint8_t> event;
@@ -71,7 +71,7 @@ struct CoxData {
   std::vector<size_t> event_begin;    // per event time: first event row
   std::vector<uint32_t> event_count;  // per event time: tied events
   std::vector<size_t> remove_end;     // per event time: start-order entries [.., remove_end)
-  std::vector<size_t> start_order;    // counting: sorted rows by start descending, per stratum
+  std::vector<uint32_t> start_order;  // counting: sorted rows by start descending, per stratum
   // Per row, the event times (indices within its stratum) at which it is at risk: [lo, hi).
   std::vector<uint32_t> risk_lo, risk_hi;
 };

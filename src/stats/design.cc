@@ -235,6 +235,14 @@ Result<ModelLayout> LayoutModel(const ModelSpec& spec, const DataSchema& agreed)
         options[k].push_back({static_cast<int>(l), fv.label + labels[l]});
       }
     }
+    size_t term_columns = 1;
+    for (const auto& o : options) {
+      term_columns *= o.size();
+      if (term_columns + layout.columns.size() > spec.max_columns) {
+        return Status::InvalidArgument("layout: formula \"" + f.text + "\" has more than " +
+                                       std::to_string(spec.max_columns) + " columns");
+      }
+    }
     // Cartesian product, first variable fastest.
     std::vector<size_t> idx(vars.size(), 0);
     for (;;) {

@@ -53,6 +53,9 @@ struct ModelSpec {
   bool drop_intercept = false;
   // Kaplan-Meier groups: every right-hand-side variable is a factor.
   bool all_factors = false;
+  // LayoutModel refuses models with more design columns (the hub and the nodes hold p x p
+  // matrices; a factor with thousands of levels is a mistake or an identifier).
+  size_t max_columns = 5000;
 };
 
 // What one node reports about one variable in the schema round. Wire-visible.
@@ -106,7 +109,7 @@ struct ModelLayout {
 };
 
 // Computes the model's columns from the agreed schema. Errors: a factor with fewer than two
-// levels, a model with no column.
+// levels, a model with no column or more than spec.max_columns.
 Result<ModelLayout> LayoutModel(const ModelSpec& spec, const DataSchema& agreed);
 
 struct Design {

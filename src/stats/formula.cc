@@ -138,6 +138,15 @@ class Parser {
   }
 
   Result<NodePtr> ParseExpr(int min_power) {
+    // Formulas come from study files: bound the recursion.
+    if (++depth_ > kMaxDepth) {
+      return Error(Peek().pos,
+                   "the formula nests deeper than " + std::to_string(kMaxDepth) + " levels");
+    }
+    struct Leave {
+      int& depth;
+      ~Leave() { --depth; }
+    } leave{depth_};
     NodePtr left;
     Token t = Take();
     if (t.kind == Tok::kOp && (t.text == "-" || t.text == "+" || t.text == "~")) {
@@ -210,9 +219,11 @@ class Parser {
     return left;
   }
 
+  static constexpr int kMaxDepth = 200;
   std::string_view text_;
   std::vector<Token> tokens_;
   size_t next_ = 0;
+  int depth_ = 0;
 };
 
 // ---- evaluation to terms ---------------------------------------------------------------------
@@ -242,7 +253,11 @@ bool IsSyntactic(std::string_view name) {
   return true;
 }
 
+// More terms than this is an error (a*b*c*... grows as 2^k).
+constexpr size_t kMaxTerms = 1024;
+
 void AddUnique(std::vector<Term>& list, const Term& t) {
+  if (list.size() > kMaxTerms) return;  // reported by the caller
   if (std::find(list.begin(), list.end(), t) == list.end()) list.push_back(t);
 }
 
@@ -366,8 +381,14 @@ class Evaluator {
         if (right->intercept.has_value()) out.intercept = !*right->intercept;
         return out;
       }
-      case Node::kBinary:
-        return EvalBinary(n);
+      case Node::kBinary: {
+        ASSIGN_OR_RETURN(TermList out, EvalBinary(n));
+        if (out.terms.size() > kMaxTerms) {
+          return parser_.Error(
+              n.pos, "the formula expands to more than " + std::to_string(kMaxTerms) + " terms");
+        }
+        return out;
+      }
     }
     return parser_.Error(n.pos, "unexpected expression");
   }
@@ -378,11 +399,13 @@ class Evaluator {
     if (op == "~") return parser_.Error(n.pos, "'~' may appear only once");
     if (op == "^") {
       const Node& exp = *n.args[1];
-      if (exp.kind != Node::kNumber || exp.text.find('.') != std::string::npos ||
-          std::stoi(exp.text) < 1) {
-        return parser_.Error(exp.pos, "the power in (...)^k must be a positive integer");
+      int k = 0;
+      bool ok = exp.kind == Node::kNumber && !exp.text.empty() && exp.text.size() <= 2;
+      for (char c : exp.text) ok = ok && c >= '0' && c <= '9';
+      if (ok) k = std::stoi(exp.text);
+      if (!ok || k < 1) {
+        return parser_.Error(exp.pos, "the power in (...)^k must be a positive integer below 100");
       }
-      int k = std::stoi(exp.text);
       ++in_interaction_;
       auto base = Eval(*n.args[0]);
       --in_interaction_;

@@ -153,25 +153,52 @@ Status LocalStepImpl(const Design& d, const GlmRequest& req, std::vector<double>
       if (F == GlmFamily::kBinomial && w == 0) y = 0;
       const double off = has_off ? d.offset[r] : 0.0;
       const double e = eta[i];
-      const double mu = Fam::LinkInv(e);
-      const double me = Fam::MuEta(e);
+      double mu, me;
+      if constexpr (F == GlmFamily::kBinomial) {
+        // R's logit linkinv and mu.eta (family.c) sharing one exp().
+        double t;
+        if (e < -Fam::kThresh) {
+          t = DBL_EPSILON;
+          me = DBL_EPSILON;
+        } else if (e > Fam::kThresh) {
+          t = 1.0 / DBL_EPSILON;
+          me = DBL_EPSILON;
+        } else {
+          t = std::exp(e);
+          me = t / ((1.0 + t) * (1.0 + t));
+        }
+        mu = t / (1.0 + t);
+      } else {
+        mu = Fam::LinkInv(e);
+        me = Fam::MuEta(e);
+      }
       if (!std::isfinite(e) || !Fam::ValidMu(mu)) invalid += 1;
-      dev += Fam::DevResid(y, mu, w);
       sum_w += w;
       sum_wy += w * y;
-      if (F == GlmFamily::kBinomial) {
+      if constexpr (F == GlmFamily::kBinomial) {
+        const double log_mu = std::log(mu);
+        const double log_1mu = std::log(1.0 - mu);
+        // 0/1 outcomes: R's y_log_y terms reduce to one log each.
+        if (y == 1.0) {
+          dev -= 2.0 * w * log_mu;
+        } else if (y == 0.0) {
+          dev -= 2.0 * w * log_1mu;
+        } else {
+          dev += Fam::DevResid(y, mu, w);
+        }
         if (mu > 1.0 - boundary_eps || mu < boundary_eps) boundary += 1;
         if (w > 0) {
           const double trials = std::nearbyint(w);
           const double succ = std::nearbyint(w * y);
-          if (succ > 0) loglik += succ * std::log(mu);
-          if (trials - succ > 0) loglik += (trials - succ) * std::log1p(-mu);
+          if (succ > 0) loglik += succ * log_mu;
+          if (trials - succ > 0) loglik += (trials - succ) * log_1mu;
           if (req.start) {
             loglik_const += LogChoose(trials, succ);
             if (std::fabs(w * y - succ) > 1e-3) non_integer += 1;
           }
         }
-      } else if (F == GlmFamily::kPoisson) {
+      } else if constexpr (F == GlmFamily::kPoisson) {
+        dev += Fam::DevResid(y, mu, w);
         if (mu < boundary_eps) boundary += 1;
         loglik += w * ((y > 0 ? y * std::log(mu) : 0.0) - mu);
         if (req.start) {
@@ -180,12 +207,13 @@ Status LocalStepImpl(const Design& d, const GlmRequest& req, std::vector<double>
             non_integer += 1;
           }
         }
-      } else if (req.start) {
-        loglik_const += std::log(w);
+      } else {
+        dev += Fam::DevResid(y, mu, w);
+        if (req.start) loglik_const += std::log(w);
       }
-      if (req.null_mode == 1) {
+      if (req.null_mode == GlmRequest::NullDeviance::kConstantMu) {
         null_dev += Fam::DevResid(y, req.null_mu, w);
-      } else if (req.null_mode == 2) {
+      } else if (req.null_mode == GlmRequest::NullDeviance::kOffsetOnly) {
         null_dev += Fam::DevResid(y, Fam::LinkInv(off), w);
       }
       if (w > 0) {
@@ -446,9 +474,9 @@ Status GlmCombine(GlmState& s, const std::vector<double>& sum) {
     next.beta = std::move(beta);
     if (s.phase == GlmState::Phase::kMain) {
       if (!s.has_intercept) {
-        next.null_mode = 2;
+        next.null_mode = GlmRequest::NullDeviance::kOffsetOnly;
       } else if (!s.has_offset) {
-        next.null_mode = 1;
+        next.null_mode = GlmRequest::NullDeviance::kConstantMu;
         next.null_mu = s.sum_wy / s.sum_w;
       }
     }
@@ -471,10 +499,10 @@ Status GlmCombine(GlmState& s, const std::vector<double>& sum) {
     s.boundary = true;
     return Status::Ok();
   }
-  if (s.request.null_mode != 0) {
+  if (s.request.null_mode != GlmRequest::NullDeviance::kNone) {
     s.null_deviance = sum[glm_slot::kNullDeviance];
     s.have_null_deviance = true;
-    s.request.null_mode = 0;
+    s.request.null_mode = GlmRequest::NullDeviance::kNone;
   }
   s.halvings = 0;
   const bool converged =

@@ -65,9 +65,13 @@ struct GlmRequest {
   // The design columns of this fit (indices into Design columns), and !start: their coefficients.
   std::vector<int> columns;
   std::vector<double> beta;
-  // Also sum the deviance of the null model: 0 none, 1 at the constant mean `null_mu`, 2 at
-  // mu = linkinv(offset) (models without an intercept).
-  int null_mode = 0;
+  // Also sum the deviance of the null model (wire values 0, 1, 2).
+  enum class NullDeviance {
+    kNone = 0,
+    kConstantMu = 1,  // at the constant mean null_mu (models with an intercept, no offset)
+    kOffsetOnly = 2,  // at mu = linkinv(offset) (models without an intercept)
+  };
+  NullDeviance null_mode = NullDeviance::kNone;
   double null_mu = 0.0;
 };
 

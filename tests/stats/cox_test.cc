@@ -210,6 +210,27 @@ TEST(CoxTest, GradientAndInformationAreDerivativesOfTheLogLikelihood) {
   }
 }
 
+TEST(CoxTest, ReportsNonConvergence) {
+  auto frames = LoadSites("EXPAND_NO_MISSING", 1);
+  ASSERT_TRUE(frames.ok());
+  std::vector<CoxData> d = Prepare(*frames, "Surv(starttime, endtime, cens) ~ age.60 + female");
+  CoxOptions options;
+  options.max_iterations = 1;
+  auto r = FitCox({&d[0]}, options);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->converged);
+  EXPECT_EQ(r->iterations, 1);
+  ASSERT_FALSE(r->warnings.empty());
+  options.max_iterations = 20;
+  auto full = FitCox({&d[0]}, options);
+  ASSERT_TRUE(full.ok());
+  EXPECT_TRUE(full->converged);
+  // One Newton step from 0 is close to, not at, the optimum.
+  EXPECT_NEAR(r->coefficients[0].estimate, full->coefficients[0].estimate,
+              0.1 * std::fabs(full->coefficients[0].estimate));
+  EXPECT_NE(r->coefficients[0].estimate, full->coefficients[0].estimate);
+}
+
 TEST(CoxTest, ErrorsAndDisclosure) {
   EXPECT_FALSE(CoxModelSpec("y ~ x").ok());
   DataFrame f;

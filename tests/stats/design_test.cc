@@ -167,6 +167,14 @@ TEST(DesignTest, FactorResponseAndErrors) {
   ASSERT_TRUE(lw.ok());
   EXPECT_FALSE(BuildDesign(*lw, f).ok());
 
+  ModelSpec many = Spec("x ~ out");
+  many.max_columns = 2;  // (Intercept) + 2 levels
+  auto sm = DescribeData(many, f);
+  ASSERT_TRUE(sm.ok());
+  auto lm = LayoutModel(many, *sm);
+  ASSERT_FALSE(lm.ok());
+  EXPECT_NE(lm.status().message().find("more than 2 columns"), std::string::npos);
+
   ModelSpec empty = Spec("x ~ 0");
   auto se = DescribeData(empty, f);
   ASSERT_TRUE(se.ok());

@@ -94,6 +94,7 @@ TEST(FormulaTest, ErrorsNameThePosition) {
       {"y ~ y + a", "also appears on the right-hand side"},
       {"y ~ a:1", "0 or 1 cannot be part of an interaction"},
       {"y ~ (a+b)^x", "position 11: the power in (...)^k must be a positive integer"},
+      {"y ~ (a+b)^99999999999999", "the power in (...)^k must be a positive integer"},
       {"y ~ `a", "position 5: unterminated backquoted name"},
       {"log(y) ~ a", "position 1: the left-hand side must be"},
       {"y ~ a:offset(z)", "offset() must be added to the model with '+'"},
@@ -107,6 +108,18 @@ TEST(FormulaTest, ErrorsNameThePosition) {
     EXPECT_NE(f.status().message().find(std::string("formula \"") + c.text + "\""),
               std::string::npos);
   }
+}
+
+TEST(FormulaTest, HostileInputIsBounded) {
+  std::string deep = "y ~ " + std::string(5000, '(') + "a" + std::string(5000, ')');
+  auto f = ParseFormula(deep);
+  ASSERT_FALSE(f.ok());
+  EXPECT_NE(f.status().message().find("nests deeper"), std::string::npos);
+  std::string wide = "y ~ a0";
+  for (int i = 1; i < 20; ++i) wide += "*a" + std::to_string(i);  // 2^20 terms
+  auto g = ParseFormula(wide);
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.status().message().find("more than 1024 terms"), std::string::npos);
 }
 
 }  // namespace

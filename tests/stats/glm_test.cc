@@ -194,7 +194,7 @@ TEST(GlmTest, PooledSumsEqualTheSumOfTheSites) {
   GlmRequest req;
   req.columns = {0, 1, 2, 3, 4, 5, 6};
   req.beta = {-3.0, 0.2, 0.5, -0.4, 0.01, -0.1, 0.05};
-  req.null_mode = 1;
+  req.null_mode = GlmRequest::NullDeviance::kConstantMu;
   req.null_mu = 0.1;
   auto whole = GlmLocalStep(pooled.designs[0], GlmFamily::kBinomial, req);
   ASSERT_TRUE(whole.ok());
@@ -323,6 +323,21 @@ TEST(GlmTest, CombineChecksTheAnswerSize) {
   EXPECT_EQ(GlmCombine(*s, std::vector<double>(3, 0.0)).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(GlmCombine(*s, std::vector<double>(GlmResponseSize(2), 0.0)).code(),
             StatusCode::kFailedPrecondition);  // no rows
+}
+
+TEST(GlmTest, ReportsNonConvergence) {
+  auto frames = LoadSites("CNSIM", 1);
+  ASSERT_TRUE(frames.ok());
+  Sites s = Prepare(*frames, "DIS_DIAB ~ LAB_HDL + PM_BMI_CONTINUOUS");
+  GlmOptions options;
+  options.family = GlmFamily::kBinomial;
+  options.max_iterations = 2;
+  auto r = FitGlm({&s.designs[0]}, options);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->converged);
+  EXPECT_EQ(r->iterations, 2);
+  ASSERT_FALSE(r->warnings.empty());
+  EXPECT_NE(r->warnings[0].find("did not converge"), std::string::npos);
 }
 
 TEST(GlmTest, FamilyNames) {
