@@ -31,7 +31,8 @@ TEST(Types, AxesJurisdictionsAndIds) {
   EXPECT_EQ(ParseJurisdiction("fr").value(), Jurisdiction::kFR);
   EXPECT_FALSE(ParseJurisdiction("BE").ok());
   EXPECT_TRUE(ValidateId("proj-a.v2_1", "x").ok());
-  for (const char* bad : {"", "-a", "A", "a b", "é", std::string(65, 'a').c_str()}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", "-a", "A", "a b", "é", std::string(65, 'a')}) {
     EXPECT_FALSE(ValidateId(bad, "x").ok()) << bad;
   }
 }

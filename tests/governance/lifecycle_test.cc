@@ -7,6 +7,7 @@
 #include "common/date.h"
 #include "common/sqlite.h"
 #include "governance/audit.h"
+#include "governance/demo.h"
 #include "governance/node_approvals.h"
 #include "world.h"
 
@@ -197,6 +198,34 @@ TEST(Lifecycle, CallToClosureVerifies) {
       EXPECT_EQ(report->results_checked, 1);
     }
   }
+}
+
+TEST(Lifecycle, DemoSetUpLeavesAnActiveProject) {
+  FakeClock clock(testing::MicrosOf("2025-09-01"));
+  DeterministicRandom random(5);
+  auto gov = GovernanceService::Open(testing::TestOptions(),
+                                     AuditKey::FromSeed(std::array<uint8_t, 32>{8}), clock, random)
+                 .value();
+  EXPECT_EQ(SetUpDemoGovernance(*gov, {{"fr", Jurisdiction::kFR, {"cnsim"}}}, clock.TodayDays())
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  auto demo = SetUpDemoGovernance(
+      *gov, {{"fr", Jurisdiction::kFR, {"cnsim"}}, {"qc", Jurisdiction::kQC, {"cnsim"}}},
+      clock.TodayDays());
+  ASSERT_TRUE(demo.ok()) << demo.status().ToString();
+  EXPECT_EQ(demo->approved.state, ProjectState::kApproved);
+  EXPECT_EQ(demo->approved.datasets.size(), 2u);
+  Principal bruno = gov->Authenticate(demo->tokens.at("bruno")).value();
+  EXPECT_TRUE(gov->AuthorizeStudy(bruno, demo->project).ok());
+  EXPECT_TRUE(VerifyAuditLog(gov->ExportAuditLog(Principal::LocalOperator()).value(),
+                             gov->audit_public_key().value())
+                  .ok());
+  // Once only: the demo's people exist now.
+  EXPECT_FALSE(SetUpDemoGovernance(
+                   *gov, {{"fr", Jurisdiction::kFR, {"cnsim"}}, {"qc", Jurisdiction::kQC, {}}},
+                   clock.TodayDays())
+                   .ok());
 }
 
 }  // namespace
