@@ -48,6 +48,7 @@ int RunCli(int argc, char** argv) {
   RegisterStudyCommands(app, ctx);
   RegisterSandboxCommand(app, ctx);
   RegisterPprlCommands(app, ctx);
+  RegisterGovernanceCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

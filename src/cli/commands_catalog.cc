@@ -1,0 +1,142 @@
+// passerelle catalog publish|search|show
+//
+// The hub's catalog of datasets in the hub's governance state file (see commands_user.cc for
+// --state, --audit-key and --token). `publish` applies the node's disclosure rules to the counts
+// before they leave the description file.
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <memory>
+
+#include "cli/commands.h"
+#include "common/clock.h"
+#include "common/files.h"
+#include "common/random.h"
+#include "governance/api_json.h"
+#include "governance/catalog.h"
+#include "governance/local.h"
+
+namespace passerelle::cli {
+namespace {
+
+namespace gov = passerelle::governance;
+
+struct HubArgs {
+  std::string state = "hub-governance.sqlite";
+  std::string audit_key;
+  std::string token;
+  bool json = false;
+};
+
+void AddHubArgs(CLI::App* c, HubArgs& a, bool json_flag = false) {
+  c->add_option("--state", a.state, "The hub's governance database (SQLite)")
+      ->capture_default_str();
+  c->add_option("--audit-key", a.audit_key,
+                "The hub's private audit key (changes are signed; see `passerelle audit keygen`)");
+  c->add_option("--token", a.token, "Act as this token's user (default: the local operator)")
+      ->envname("PASSERELLE_TOKEN");
+  if (json_flag) c->add_flag("--json", a.json, "Machine-readable output");
+}
+
+Result<gov::LocalHub> OpenHub(const HubArgs& a) {
+  gov::LocalHubOptions o;
+  o.state = a.state;
+  if (!a.audit_key.empty()) o.audit_key = a.audit_key;
+  o.token = a.token;
+  return gov::OpenLocalHub(o, SystemClock::Default(), SystemRandom::Default());
+}
+
+void Out(const std::string& line) { std::printf("%s\n", line.c_str()); }
+
+template <typename Args, typename Fn>
+void OnRun(CLI::App* c, CliContext& ctx, std::shared_ptr<Args> args, Fn fn) {
+  c->callback([args, &ctx, fn] { ctx.status = fn(*args, ctx); });
+}
+
+struct CatalogArgs : HubArgs {
+  std::string file, text, dataset, jurisdiction;
+  std::vector<std::string> variables, concepts;
+  int64_t min_cell = 10;
+  int64_t round_to = 10;
+  int limit = 50;
+};
+
+}  // namespace
+
+void RegisterCatalogCommands(CLI::App& app, CliContext& ctx) {
+  CLI::App* catalog = app.add_subcommand("catalog", "The hub's catalog of datasets");
+  catalog->require_subcommand(1);
+
+  auto publish = std::make_shared<CatalogArgs>();
+  CLI::App* c = catalog->add_subcommand(
+      "publish", "Publish a dataset description (JSON; see docs/governance.md, \"Catalog\")");
+  c->add_option("file", publish->file, "The description file")->required();
+  c->add_option("--min-cell", publish->min_cell, "Counts below this are published as suppressed")
+      ->capture_default_str();
+  c->add_option("--round-to", publish->round_to, "Counts are rounded to a multiple of this")
+      ->capture_default_str();
+  AddHubArgs(c, *publish);
+  OnRun(c, ctx, publish, [](const CatalogArgs& a, CliContext& cx) -> Status {
+    if (a.min_cell < 1 || a.round_to < 1) {
+      return Status::InvalidArgument("--min-cell and --round-to must be at least 1");
+    }
+    ASSIGN_OR_RETURN(std::string text, ReadFileToString(a.file));
+    auto d = gov::ParseDatasetDescription(text);
+    if (!d.ok()) return d.status().WithContext(a.file);
+    gov::ProtectCounts(*d, {.min_cell = a.min_cell, .round_to = a.round_to});
+    ASSIGN_OR_RETURN(gov::LocalHub hub, OpenHub(a));
+    ASSIGN_OR_RETURN(gov::DatasetDescription stored,
+                     hub.service->PublishDataset(hub.principal, *d));
+    Progress(cx, fmt::format("{} published (version {})", stored.Ref(), stored.version));
+    return Status::Ok();
+  });
+
+  auto search = std::make_shared<CatalogArgs>();
+  c = catalog->add_subcommand("search", "Find datasets by words, variables and concepts");
+  c->add_option("text", search->text, "Words, all of which must match (prefixes match)");
+  c->add_option("--variable", search->variables, "A variable the dataset has (repeatable)");
+  c->add_option("--concept", search->concepts, "A concept code, e.g. ICD10:E11 (repeatable)");
+  c->add_option("--jurisdiction", search->jurisdiction, "FR or QC");
+  c->add_option("--limit", search->limit, "At most this many")->capture_default_str();
+  AddHubArgs(c, *search, true);
+  OnRun(c, ctx, search, [](const CatalogArgs& a, CliContext& cx) -> Status {
+    ASSIGN_OR_RETURN(gov::LocalHub hub, OpenHub(a));
+    gov::CatalogQuery q;
+    q.text = a.text;
+    q.variables = a.variables;
+    q.concepts = a.concepts;
+    q.limit = a.limit;
+    if (!a.jurisdiction.empty()) {
+      ASSIGN_OR_RETURN(gov::Jurisdiction j, gov::ParseJurisdiction(a.jurisdiction));
+      q.jurisdiction = j;
+    }
+    ASSIGN_OR_RETURN(auto hits, hub.service->SearchCatalog(hub.principal, q));
+    if (a.json) {
+      Out(gov::ToJsonArray(hits));
+      return Status::Ok();
+    }
+    for (const auto& h : hits) {
+      Out(fmt::format("{}/{}\t{}\t{}", h.node, h.name,
+                      h.jurisdiction ? gov::JurisdictionName(*h.jurisdiction) : "?", h.title));
+    }
+    Progress(cx, fmt::format("{} dataset(s){}", hits.size(),
+                             hub.service->catalog_uses_fts5() ? "" : " (LIKE search: no FTS5)"));
+    return Status::Ok();
+  });
+
+  auto show = std::make_shared<CatalogArgs>();
+  c = catalog->add_subcommand("show", "A dataset's description (JSON)");
+  c->add_option("dataset", show->dataset, "node/name")->required();
+  AddHubArgs(c, *show);
+  OnRun(c, ctx, show, [](const CatalogArgs& a, CliContext&) -> Status {
+    ASSIGN_OR_RETURN(gov::DatasetRef ref, gov::DatasetRef::Parse(a.dataset));
+    ASSIGN_OR_RETURN(gov::LocalHub hub, OpenHub(a));
+    ASSIGN_OR_RETURN(gov::DatasetDescription d,
+                     hub.service->GetDataset(hub.principal, ref.node, ref.name));
+    Out(gov::DatasetDescriptionToJson(d));
+    return Status::Ok();
+  });
+}
+
+}  // namespace passerelle::cli

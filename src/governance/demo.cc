@@ -1,0 +1,83 @@
+#include "governance/demo.h"
+
+#include <fmt/format.h>
+
+namespace passerelle::governance {
+
+Result<DemoGovernance> SetUpDemoGovernance(GovernanceService& gov,
+                                           const std::vector<DemoNode>& nodes, int32_t today) {
+  const Principal op = Principal::LocalOperator();
+  bool fr = false, qc = false;
+  for (const DemoNode& n : nodes) {
+    fr = fr || n.jurisdiction == Jurisdiction::kFR;
+    qc = qc || n.jurisdiction == Jurisdiction::kQC;
+  }
+  if (!fr || !qc) {
+    return Status::InvalidArgument("the demo's joint call needs a French and a Québec node");
+  }
+  RETURN_IF_ERROR(gov.AddOrganisation(op, {"hdh", "Health Data Hub", Jurisdiction::kFR}));
+  RETURN_IF_ERROR(
+      gov.AddOrganisation(op, {"frqs", "Fonds de recherche du Québec – Santé", Jurisdiction::kQC}));
+  DemoGovernance out;
+  auto add_user = [&](const std::string& name, const std::string& org,
+                      std::vector<Role> roles) -> Status {
+    ASSIGN_OR_RETURN(IssuedToken t, gov.AddUser(op, {name, name, org, std::move(roles)}));
+    out.tokens[name] = t.token;
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(add_user("alice", "hdh", {{RoleKind::kResearcher, ""}}));
+  RETURN_IF_ERROR(add_user("bruno", "frqs", {{RoleKind::kResearcher, ""}}));
+  RETURN_IF_ERROR(add_user("fanny", "hdh", {{RoleKind::kCommitteeMember, "FR"}}));
+  RETURN_IF_ERROR(add_user("quentin", "frqs", {{RoleKind::kCommitteeMember, "QC"}}));
+
+  ApplicationInput app;
+  for (const DemoNode& n : nodes) {
+    RETURN_IF_ERROR(
+        gov.RegisterNode(op, n.id, n.jurisdiction == Jurisdiction::kFR ? "hdh" : "frqs"));
+    for (const std::string& d : n.datasets) {
+      DatasetDescription desc;
+      desc.node = n.id;
+      desc.name = d;
+      desc.title = fmt::format("{} at {}", d, n.id);
+      desc.description = "Synthetic data of the demonstration";
+      RETURN_IF_ERROR(gov.PublishDataset(op, desc).status());
+      app.datasets.push_back({n.id, d});
+    }
+  }
+
+  CallInput call;
+  call.id = "demo-call";
+  call.title = "AI in health: joint France-Québec call (demonstration)";
+  call.opens_on = today;
+  call.closes_on = today;
+  call.projects_to_fund = 2;
+  RETURN_IF_ERROR(gov.CreateCall(op, call).status());
+
+  ASSIGN_OR_RETURN(Principal alice, gov.Authenticate(out.tokens.at("alice")));
+  ASSIGN_OR_RETURN(Principal fanny, gov.Authenticate(out.tokens.at("fanny")));
+  ASSIGN_OR_RETURN(Principal quentin, gov.Authenticate(out.tokens.at("quentin")));
+  app.id = "demo-project";
+  app.call_id = call.id;
+  app.title = "Federated analysis of the demonstration data";
+  app.axis = Axis::kPopulationModels;
+  app.summary = "Descriptive statistics and models on the union of the sites' data";
+  app.lead = "alice";
+  app.team = {"alice", "bruno"};
+  app.legal_basis = "Demonstration on synthetic data";
+  app.pia_done = true;
+  app.pia_reference = "demo";
+  RETURN_IF_ERROR(gov.SubmitApplication(alice, app).status());
+  RETURN_IF_ERROR(gov.SubmitReview(fanny, app.id, 8, "demonstration"));
+  RETURN_IF_ERROR(gov.SubmitReview(quentin, app.id, 8, "démonstration"));
+  RETURN_IF_ERROR(gov.SelectProjects(op, call.id, {app.id}).status());
+  RETURN_IF_ERROR(gov.RecordDataSharingAgreement(alice, app.id, "demo agreement"));
+  RETURN_IF_ERROR(
+      gov.RecordDecision(fanny, app.id, Jurisdiction::kFR, Decision::kApprove, "demo").status());
+  ASSIGN_OR_RETURN(out.approved, gov.RecordDecision(quentin, app.id, Jurisdiction::kQC,
+                                                    Decision::kApprove, "demo"));
+  RETURN_IF_ERROR(gov.CheckProjectActive(app.id));
+  out.project = app.id;
+  return out;
+}
+
+}  // namespace passerelle::governance
