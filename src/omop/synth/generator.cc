@@ -345,9 +345,12 @@ std::array<double, kNumChronic> Calibrate(Profile profile) {
 }  // namespace
 
 const std::array<double, kNumChronic>& ChronicIntercepts(Profile profile) {
-  static const std::array<double, kNumChronic> fr = Calibrate(Profile::kFrance);
+  if (profile == Profile::kFrance) {
+    static const std::array<double, kNumChronic> fr = Calibrate(Profile::kFrance);
+    return fr;
+  }
   static const std::array<double, kNumChronic> qc = Calibrate(Profile::kQuebec);
-  return profile == Profile::kFrance ? fr : qc;
+  return qc;
 }
 
 namespace {
