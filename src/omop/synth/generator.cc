@@ -842,7 +842,7 @@ class PersonBuilder {
         .Str(ref->code)
         .Int(ref->source)
         .Rest();
-    condition_days_.emplace_back(ref->standard, day);
+    if (o_.eras) condition_days_.emplace_back(ref->standard, day);
   }
 
   void Procedure(int64_t visit, int32_t day, std::string_view key) {
@@ -923,7 +923,7 @@ class PersonBuilder {
           .Str(product.code)
           .Int(product.source)
           .Rest();
-      drug_spans_.push_back({ingredient, s, e});
+      if (o_.eras) drug_spans_.push_back({ingredient, s, e});
     }
   }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
@@ -128,9 +129,10 @@ class CodeSet {
  private:
   CodeSet();
   Status status_;
-  std::vector<std::pair<std::string, Coded>> conditions_;
-  std::vector<std::pair<std::string, ProcCoded>> procedures_;
-  std::vector<std::pair<int64_t, std::array<CodeRef, 2>>> products_;
+  std::vector<std::pair<std::string, Coded>> conditions_;  // in profile order
+  std::unordered_map<std::string_view, const Coded*> condition_index_;
+  std::unordered_map<std::string_view, ProcCoded> procedures_;
+  std::unordered_map<int64_t, std::array<CodeRef, 2>> products_;
   CodeRef none_;
 };
 
