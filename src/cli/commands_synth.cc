@@ -88,9 +88,10 @@ Status RunSynth(const SynthArgs& a, const CliContext& ctx) {
   if (r.effects_planted) {
     std::printf(
         "  planted effects (docs/synthetic-data.md): heart-failure index date %s, cohort %lld "
-        "adults with type 2 diabetes, %lld hospitalised within a year\n",
+        "adults with type 2 diabetes, %lld on an SGLT2 inhibitor, %lld hospitalised within a "
+        "year\n",
         FormatDate(r.hhf_index_date).c_str(), static_cast<long long>(r.hhf_cohort),
-        static_cast<long long>(r.hhf_events));
+        static_cast<long long>(r.hhf_sglt2), static_cast<long long>(r.hhf_events));
   } else {
     std::printf("  effects (1) and (3) not planted: the window needs a full year around %s\n",
                 FormatDate(r.hhf_index_date).c_str());

@@ -200,6 +200,7 @@ void CheckHeartFailureRisk() {
   Generated(Profile::kQuebec, kPersons, kSeed, &qc);
   EXPECT_EQ(n, fr.hhf_cohort + qc.hhf_cohort);
   EXPECT_EQ(events, fr.hhf_events + qc.hhf_events);
+  EXPECT_EQ(treated, fr.hhf_sglt2 + qc.hhf_sglt2);
   EXPECT_GT(events, 100);
   EXPECT_GT(treated, 300);
   std::printf("  (1) %lld persons, %d events, %d on an SGLT2 inhibitor\n",

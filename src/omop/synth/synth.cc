@@ -295,6 +295,7 @@ Result<SynthReport> GenerateSynthetic(const SynthOptions& options, store::DataSo
   report.deaths = stats.deaths;
   report.hhf_cohort = stats.hhf_cohort;
   report.hhf_events = stats.hhf_events;
+  report.hhf_sglt2 = stats.sglt2_at_index;
   RETURN_IF_ERROR(WriteCdmSource(source, options));
   RETURN_IF_ERROR(WriteTruth(source, options, report));
   RETURN_IF_ERROR(store::RecordDataset(

@@ -67,6 +67,7 @@ struct SynthReport {
   bool effects_planted = false;  // false when the window is too short for the index date
   int64_t hhf_cohort = 0;        // persons in the effect (1) cohort
   int64_t hhf_events = 0;        // of whom hospitalised for heart failure within a year
+  int64_t hhf_sglt2 = 0;         // of whom on an SGLT2 inhibitor at the index date
   // CPU time (user + system) of the thread that appends to the database and of the generator
   // threads, seconds: the wall time on an idle machine is about max(append, total / cores).
   double cpu_append_seconds = 0;
