@@ -12,6 +12,7 @@
 // Usage: synth_bench [--persons N] [--profile fr|qc] [--quick]   (--quick = 100000 persons)
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -130,17 +131,23 @@ int main(int argc, char** argv) {
   std::printf("synth_bench: profile %s, %lld persons, seed 1\n",
               std::string(omop::synth::ProfileName(profile)).c_str(),
               static_cast<long long>(persons));
-  std::printf("  synth (generate + DuckDB file):   %8.2f s  %10.0f persons/s  %10.0f rows/s  "
-              "%lld rows  %.0f MB file\n",
-              synth_s, persons / synth_s, r.rows / synth_s, static_cast<long long>(r.rows),
-              file_mb);
+  std::printf(
+      "  synth (generate + DuckDB file):   %8.2f s  %10.0f persons/s  %10.0f rows/s  "
+      "%lld rows  %.0f MB file\n",
+      synth_s, persons / synth_s, r.rows / synth_s, static_cast<long long>(r.rows), file_mb);
+  std::printf("  cpu: appending thread %.1f s, generator threads %.1f s, total %.1f s\n",
+              r.cpu_append_seconds, r.cpu_generate_seconds,
+              r.cpu_append_seconds + r.cpu_generate_seconds);
+  std::printf("  idle 2-core estimate max(append, total/2): %.1f s\n",
+              std::max(r.cpu_append_seconds, (r.cpu_append_seconds + r.cpu_generate_seconds) / 2));
   std::printf("  peak RSS during synth:            %8.0f MB (target < 2048 MB)\n", peak_mb);
   std::printf("  baseline A, DuckDB CTAS person:   %8.2f s  %10.0f rows/s\n", ctas_s,
               persons / ctas_s);
-  std::printf("  baseline B, generator alone:      %8.2f s  %10.0f persons/s on %lld persons "
-              "(%lld rows)\n",
-              gen_s, gen_persons / gen_s, static_cast<long long>(gen_persons),
-              static_cast<long long>(gen_rows));
+  std::printf(
+      "  baseline B, generator alone:      %8.2f s  %10.0f persons/s on %lld persons "
+      "(%lld rows)\n",
+      gen_s, gen_persons / gen_s, static_cast<long long>(gen_persons),
+      static_cast<long long>(gen_rows));
   std::printf("  ratio synth / baseline A:         %8.1fx\n", synth_s / ctas_s);
   std::printf("  ratio synth / baseline B (per person): %5.1fx\n",
               (synth_s / persons) / (gen_s / gen_persons));

@@ -40,8 +40,8 @@ class ProgressBar {
     const int width = 30;
     int filled = total > 0 ? static_cast<int>(width * done / total) : width;
     double secs = std::chrono::duration<double>(now - start_).count();
-    std::fprintf(stderr, "\r[%s%s] %3d%% %lld/%lld persons %.1f s", std::string(filled, '#').c_str(),
-                 std::string(width - filled, '.').c_str(),
+    std::fprintf(stderr, "\r[%s%s] %3d%% %lld/%lld persons %.1f s",
+                 std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
                  total > 0 ? static_cast<int>(100 * done / total) : 100,
                  static_cast<long long>(done), static_cast<long long>(total), secs);
     if (done >= total) std::fprintf(stderr, "\n");
@@ -88,15 +88,16 @@ Status RunSynth(const SynthArgs& a, const CliContext& ctx) {
   if (r.effects_planted) {
     std::printf(
         "  planted effects (docs/synthetic-data.md): heart-failure index date %s, cohort %lld "
-        "adults with type 2 diabetes, %lld hospitalised within a year\n",
+        "adults with type 2 diabetes, %lld on an SGLT2 inhibitor, %lld hospitalised within a "
+        "year\n",
         FormatDate(r.hhf_index_date).c_str(), static_cast<long long>(r.hhf_cohort),
-        static_cast<long long>(r.hhf_events));
+        static_cast<long long>(r.hhf_sglt2), static_cast<long long>(r.hhf_events));
   } else {
-    std::printf(
-        "  effects (1) and (3) not planted: the window needs a full year around %s\n",
-        FormatDate(r.hhf_index_date).c_str());
+    std::printf("  effects (1) and (3) not planted: the window needs a full year around %s\n",
+                FormatDate(r.hhf_index_date).c_str());
   }
-  std::printf("  %.1f s, %.0f persons/s\n", secs, secs > 0 ? r.persons / secs : 0.0);
+  std::printf("  %.1f s, %.0f persons/s (cpu: %.1f s appending, %.1f s generating)\n", secs,
+              secs > 0 ? r.persons / secs : 0.0, r.cpu_append_seconds, r.cpu_generate_seconds);
   return Status::Ok();
 }
 
@@ -107,8 +108,7 @@ void RegisterSynthCommand(CLI::App& app, CliContext& ctx) {
   CLI::App* synth = app.add_subcommand(
       "synth", "Generate a synthetic French or Québec population as an OMOP CDM 5.4 database");
   synth->add_option("--profile", args->profile, "fr (France) or qc (Québec)")->required();
-  synth->add_option("--persons", args->persons, "Persons to generate (1 to 100000000)")
-      ->required();
+  synth->add_option("--persons", args->persons, "Persons to generate (1 to 100000000)")->required();
   synth->add_option("--seed", args->seed, "Random seed; the same seed gives the same data")
       ->capture_default_str();
   synth->add_option("--out", args->out, "DuckDB file to create")->required();

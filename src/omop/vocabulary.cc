@@ -99,14 +99,13 @@ Result<Vocabulary> Vocabulary::Parse(std::string_view concepts_tsv,
   };
   for (const Line& l : TsvLines(concepts_tsv)) {
     if (l.fields.size() != 7) {
-      return Status::InvalidArgument(
-          fmt::format("concepts.tsv: line {}: expected 7 fields, got {}", l.number,
-                      l.fields.size()));
+      return Status::InvalidArgument(fmt::format("concepts.tsv: line {}: expected 7 fields, got {}",
+                                                 l.number, l.fields.size()));
     }
     ASSIGN_OR_RETURN(int64_t id, ParseId("concepts.tsv", l.number, l.fields[0]));
-    RETURN_IF_ERROR(add({id, l.fields[1], l.fields[2], l.fields[3], l.fields[4], l.fields[5],
-                         l.fields[6]},
-                        "concepts.tsv", l.number));
+    RETURN_IF_ERROR(
+        add({id, l.fields[1], l.fields[2], l.fields[3], l.fields[4], l.fields[5], l.fields[6]},
+            "concepts.tsv", l.number));
   }
   std::map<std::string, int64_t> next_rank;
   std::vector<std::pair<int64_t, int64_t>> pending_maps;
@@ -125,13 +124,13 @@ Result<Vocabulary> Vocabulary::Parse(std::string_view concepts_tsv,
     int64_t id = kLocalConceptBase + int64_t{10000000} * rank + (++next_rank[vocab]);
     std::string key = CodeKey(vocab, l.fields[1]);
     if (v.by_code_.count(key)) {
-      return Status::InvalidArgument(fmt::format("source_codes.tsv: line {}: {} code {} twice",
-                                                 l.number, vocab, l.fields[1]));
+      return Status::InvalidArgument(
+          fmt::format("source_codes.tsv: line {}: {} code {} twice", l.number, vocab, l.fields[1]));
     }
     v.by_code_[key] = id;
-    RETURN_IF_ERROR(add({id, l.fields[2], l.fields[3], vocab, l.fields[4], l.fields[5],
-                         l.fields[1]},
-                        "source_codes.tsv", l.number));
+    RETURN_IF_ERROR(
+        add({id, l.fields[2], l.fields[3], vocab, l.fields[4], l.fields[5], l.fields[1]},
+            "source_codes.tsv", l.number));
     if (!l.fields[6].empty()) {
       ASSIGN_OR_RETURN(int64_t target, ParseId("source_codes.tsv", l.number, l.fields[6]));
       pending_maps.emplace_back(id, target);
@@ -169,8 +168,8 @@ Result<Vocabulary> Vocabulary::Parse(std::string_view concepts_tsv,
       const VocabConcept* c = v.Find(ids[i]);
       if (c == nullptr || c->standard.empty()) {
         return Status::InvalidArgument(fmt::format(
-            "hierarchy.tsv: line {}: \"{}\" is not a standard or classification concept",
-            l.number, ref));
+            "hierarchy.tsv: line {}: \"{}\" is not a standard or classification concept", l.number,
+            ref));
       }
     }
     parents[ids[0]].push_back(ids[1]);

@@ -174,8 +174,7 @@ void ExpectWithin(const Fit& f, const std::vector<double>& truth,
     std::printf("  %-14s truth %+.3f estimate %+.3f se %.3f\n", names[j].c_str(), truth[j],
                 f.beta[j], f.se[j]);
     EXPECT_NEAR(f.beta[j], truth[j], kZ * f.se[j])
-        << names[j] << ": estimate " << f.beta[j] << " (se " << f.se[j] << "), truth "
-        << truth[j];
+        << names[j] << ": estimate " << f.beta[j] << " (se " << f.se[j] << "), truth " << truth[j];
   }
 }
 
@@ -201,13 +200,15 @@ void CheckHeartFailureRisk() {
   Generated(Profile::kQuebec, kPersons, kSeed, &qc);
   EXPECT_EQ(n, fr.hhf_cohort + qc.hhf_cohort);
   EXPECT_EQ(events, fr.hhf_events + qc.hhf_events);
+  EXPECT_EQ(treated, fr.hhf_sglt2 + qc.hhf_sglt2);
   EXPECT_GT(events, 100);
   EXPECT_GT(treated, 300);
+  std::printf("  (1) %lld persons, %d events, %d on an SGLT2 inhibitor\n",
+              static_cast<long long>(n), events, treated);
   Fit f = Irls(x, y, Family::kBinomial);
   using H = truth::Hhf;
   ExpectWithin(f,
-               {H::kIntercept, H::kAgePerDecade, H::kFemale, H::kHba1cPerPoint, H::kCkd,
-                H::kSglt2},
+               {H::kIntercept, H::kAgePerDecade, H::kFemale, H::kHba1cPerPoint, H::kCkd, H::kSglt2},
                {"intercept", "age", "female", "hba1c", "ckd", "sglt2"});
   // The interval is informative: SGLT2 inhibitors are protective beyond doubt.
   EXPECT_LT(f.beta[5] + kZ * f.se[5], 0);
@@ -264,12 +265,12 @@ void CheckMaceHazards() {
     events += static_cast<int>(r[6]);
   }
   EXPECT_GT(events, 1000);
+  std::printf("  (2) %lld persons, %d first events\n", static_cast<long long>(n), events);
   Fit f = Irls(x, y, Family::kPoisson, &offset);
   using M = truth::Mace;
-  ExpectWithin(f,
-               {std::log(M::kBaseRatePerYear), M::kAgePerDecade, M::kMale, M::kT2d, M::kHtn,
-                M::kStatin},
-               {"log base rate", "age", "male", "t2d", "htn", "statin"});
+  ExpectWithin(
+      f, {std::log(M::kBaseRatePerYear), M::kAgePerDecade, M::kMale, M::kT2d, M::kHtn, M::kStatin},
+      {"log base rate", "age", "male", "t2d", "htn", "statin"});
 }
 
 // One test case, so that ctest (one process per case) generates the populations once.

@@ -84,8 +84,8 @@ TEST(SynthVocabularyTest, AncestorsCoverClassesAndSelf) {
   std::vector<int64_t> statins = IngredientsOfClass(truth::kStatinAtcCode);
   EXPECT_EQ(statins.size(), 4u);
   EXPECT_TRUE(v.IsDescendantOf(443597, truth::kCkdConcept));  // CKD stage 3
-  EXPECT_TRUE(v.IsDescendantOf(312327, 321588));               // acute MI is a heart disease
-  EXPECT_TRUE(v.IsDescendantOf(201826, 201826));               // self row
+  EXPECT_TRUE(v.IsDescendantOf(312327, 321588));              // acute MI is a heart disease
+  EXPECT_TRUE(v.IsDescendantOf(201826, 201826));              // self row
   EXPECT_FALSE(v.IsDescendantOf(201820, 201826));
   for (const VocabAncestor& a : v.ancestors()) {
     EXPECT_LE(a.min_levels, a.max_levels);
@@ -175,9 +175,10 @@ std::map<std::string, std::string> Fingerprint(store::DataSource& db) {
   std::map<std::string, std::string> out;
   for (const CdmTable& t : CdmTables()) {
     auto c = store::QueryAll(
-        db, "SELECT count(*)::VARCHAR || ':' || coalesce(md5(string_agg(CAST(t AS VARCHAR), '\n' "
-            "ORDER BY CAST(t AS VARCHAR))), '') FROM " +
-                t.name + " t");
+        db,
+        "SELECT count(*)::VARCHAR || ':' || coalesce(md5(string_agg(CAST(t AS VARCHAR), '\n' "
+        "ORDER BY CAST(t AS VARCHAR))), '') FROM " +
+            t.name + " t");
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     if (c.ok()) out[t.name] = c->columns[0].strings[0];
   }
@@ -207,9 +208,10 @@ TEST(SynthDeterminismTest, SameSeedSameRowsWhateverThreadsAndChunks) {
   EXPECT_NE(fa["drug_exposure"], fc["drug_exposure"]);
   // Ids are dense, in person order.
   EXPECT_EQ(Int(**a, "SELECT max(visit_occurrence_id) - count(*) FROM visit_occurrence"), 0);
-  EXPECT_EQ(Int(**a, "SELECT count(*) FROM (SELECT visit_occurrence_id, person_id, lag(person_id) "
-                     "OVER (ORDER BY visit_occurrence_id) prev FROM visit_occurrence) "
-                     "WHERE person_id < prev"),
+  EXPECT_EQ(Int(**a,
+                "SELECT count(*) FROM (SELECT visit_occurrence_id, person_id, lag(person_id) "
+                "OVER (ORDER BY visit_occurrence_id) prev FROM visit_occurrence) "
+                "WHERE person_id < prev"),
             0);
 }
 
@@ -229,9 +231,9 @@ void CheckEventsInsideObservation(store::DataSource& db) {
                           "e.person_id)"),
               0)
         << t.name;
-    std::string end_ok =
-        t.end_date.empty() ? "TRUE" : "(e." + t.end_date + " IS NULL OR e." + t.end_date +
-                                          " <= o.observation_period_end_date)";
+    std::string end_ok = t.end_date.empty() ? "TRUE"
+                                            : "(e." + t.end_date + " IS NULL OR e." + t.end_date +
+                                                  " <= o.observation_period_end_date)";
     EXPECT_EQ(Int(db, "SELECT count(*) FROM " + t.name +
                           " e WHERE NOT EXISTS (SELECT 1 FROM observation_period o WHERE "
                           "o.person_id = e.person_id AND e." +
@@ -242,9 +244,9 @@ void CheckEventsInsideObservation(store::DataSource& db) {
               0)
         << t.name;
     if (!t.end_date.empty()) {
-      EXPECT_EQ(Int(db, "SELECT count(*) FROM " + t.name + " WHERE " + t.end_date + " < " +
-                            t.start_date),
-                0)
+      EXPECT_EQ(
+          Int(db, "SELECT count(*) FROM " + t.name + " WHERE " + t.end_date + " < " + t.start_date),
+          0)
           << t.name;
     }
   }
@@ -259,8 +261,9 @@ void CheckEventsInsideObservation(store::DataSource& db) {
         << t;
   }
   // A death ends its person's observation.
-  EXPECT_EQ(Int(db, "SELECT count(*) FROM death d JOIN observation_period o USING (person_id) "
-                    "WHERE d.death_date <> o.observation_period_end_date"),
+  EXPECT_EQ(Int(db,
+                "SELECT count(*) FROM death d JOIN observation_period o USING (person_id) "
+                "WHERE d.death_date <> o.observation_period_end_date"),
             0);
   EXPECT_EQ(Int(db, "SELECT count(*) - count(DISTINCT person_id) FROM death"), 0);
 }
@@ -273,10 +276,10 @@ void CheckConcepts(store::DataSource& db) {
     for (const CdmColumn& c : t.columns) {
       if (!EndsWith(c.name, "_concept_id")) continue;
       ++columns;
-      EXPECT_EQ(Int(db, "SELECT count(*) FROM " + t.name + " WHERE " + c.name +
-                            " IS NOT NULL AND " + c.name +
-                            " NOT IN (SELECT concept_id FROM concept)"),
-                0)
+      EXPECT_EQ(
+          Int(db, "SELECT count(*) FROM " + t.name + " WHERE " + c.name + " IS NOT NULL AND " +
+                      c.name + " NOT IN (SELECT concept_id FROM concept)"),
+          0)
           << t.name << "." << c.name;
     }
   }
@@ -289,22 +292,24 @@ void CheckConcepts(store::DataSource& db) {
       {"visit_occurrence", "visit_concept_id"}};
   for (const auto& [table, column] : standard) {
     EXPECT_EQ(Int(db, std::string("SELECT count(*) FROM ") + table + " JOIN concept c ON " +
-                          "c.concept_id = " + column + " WHERE c.standard_concept IS DISTINCT "
+                          "c.concept_id = " + column +
+                          " WHERE c.standard_concept IS DISTINCT "
                           "FROM 'S'"),
               0)
         << table;
   }
   // Source concepts keep the local codes and map to the standard concept of the row.
-  EXPECT_EQ(Int(db, "SELECT count(*) FROM condition_occurrence e JOIN concept_relationship r ON "
-                    "r.concept_id_1 = e.condition_source_concept_id AND r.relationship_id = "
-                    "'Maps to' WHERE r.concept_id_2 <> e.condition_concept_id"),
+  EXPECT_EQ(Int(db,
+                "SELECT count(*) FROM condition_occurrence e JOIN concept_relationship r ON "
+                "r.concept_id_1 = e.condition_source_concept_id AND r.relationship_id = "
+                "'Maps to' WHERE r.concept_id_2 <> e.condition_concept_id"),
             0);
-  EXPECT_EQ(Int(db, "SELECT count(*) FROM condition_occurrence e JOIN concept c ON "
-                    "c.concept_id = e.condition_source_concept_id WHERE c.concept_code <> "
-                    "e.condition_source_value"),
+  EXPECT_EQ(Int(db,
+                "SELECT count(*) FROM condition_occurrence e JOIN concept c ON "
+                "c.concept_id = e.condition_source_concept_id WHERE c.concept_code <> "
+                "e.condition_source_value"),
             0);
-  EXPECT_EQ(Int(db, "SELECT count(*) FROM drug_exposure WHERE drug_source_concept_id IS NULL"),
-            0);
+  EXPECT_EQ(Int(db, "SELECT count(*) FROM drug_exposure WHERE drug_source_concept_id IS NULL"), 0);
 }
 
 // Source codes are those of the jurisdiction.
@@ -331,42 +336,47 @@ void CheckCodes(store::DataSource& db, Profile profile) {
     EXPECT_EQ(drugs, (std::set<std::string>{"CIP13"}));
     EXPECT_EQ(procs, (std::set<std::string>{"CCAM"}));
     // France reports LDL cholesterol in g/L.
-    EXPECT_EQ(Int(db, "SELECT count(DISTINCT unit_concept_id) FROM measurement WHERE "
-                      "measurement_concept_id = 3009966"),
+    EXPECT_EQ(Int(db,
+                  "SELECT count(DISTINCT unit_concept_id) FROM measurement WHERE "
+                  "measurement_concept_id = 3009966"),
               1);
-    EXPECT_EQ(Int(db, "SELECT min(unit_concept_id) FROM measurement WHERE "
-                      "measurement_concept_id = 3009966"),
+    EXPECT_EQ(Int(db,
+                  "SELECT min(unit_concept_id) FROM measurement WHERE "
+                  "measurement_concept_id = 3009966"),
               8636);
   } else {
     EXPECT_EQ(dx, (std::set<std::string>{"ICD9CM", "ICD10CA"}));
     EXPECT_EQ(drugs, (std::set<std::string>{"DIN"}));
     EXPECT_EQ(procs, (std::set<std::string>{"CCI"}));
     // Inpatient diagnoses in ICD-10-CA, physician billing in ICD-9.
-    EXPECT_EQ(Int(db, "SELECT count(*) FROM condition_occurrence e JOIN visit_occurrence v "
-                      "USING (visit_occurrence_id) JOIN concept c ON c.concept_id = "
-                      "e.condition_source_concept_id WHERE v.visit_concept_id = 9201 AND "
-                      "c.vocabulary_id <> 'ICD10CA'"),
+    EXPECT_EQ(Int(db,
+                  "SELECT count(*) FROM condition_occurrence e JOIN visit_occurrence v "
+                  "USING (visit_occurrence_id) JOIN concept c ON c.concept_id = "
+                  "e.condition_source_concept_id WHERE v.visit_concept_id = 9201 AND "
+                  "c.vocabulary_id <> 'ICD10CA'"),
               0);
-    EXPECT_EQ(Int(db, "SELECT min(unit_concept_id) FROM measurement WHERE "
-                      "measurement_concept_id = 3009966"),
+    EXPECT_EQ(Int(db,
+                  "SELECT min(unit_concept_id) FROM measurement WHERE "
+                  "measurement_concept_id = 3009966"),
               8753);
   }
   // Every visit type appears; treatments follow guidelines (metformin is the commonest
   // diabetes drug).
   EXPECT_EQ(Int(db, "SELECT count(DISTINCT visit_concept_id) FROM visit_occurrence"), 3);
-  EXPECT_EQ(Int(db, "SELECT drug_concept_id FROM drug_exposure WHERE drug_concept_id IN "
-                    "(SELECT descendant_concept_id FROM concept_ancestor a JOIN concept c ON "
-                    "c.concept_id = a.ancestor_concept_id WHERE c.concept_code IN ('A10A', "
-                    "'A10B')) GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"),
+  EXPECT_EQ(Int(db,
+                "SELECT drug_concept_id FROM drug_exposure WHERE drug_concept_id IN "
+                "(SELECT descendant_concept_id FROM concept_ancestor a JOIN concept c ON "
+                "c.concept_id = a.ancestor_concept_id WHERE c.concept_code IN ('A10A', "
+                "'A10B')) GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"),
             rx::kMetformin);
 }
 
 // Recorded period prevalences (persons with a diagnosis) match the profile's targets.
 void CheckPrevalences(store::DataSource& db, Profile profile) {
   const std::pair<Chronic, int64_t> checks[] = {
-      {kHypertension, 316866}, {kT2d, 201826},       {kDyslipidemia, 432867},
-      {kObesity, 433736},      {kCkd, 46271022},     {kAfib, 313217},
-      {kCopd, 255573},         {kAsthma, 317009},    {kDepression, 440383},
+      {kHypertension, 316866}, {kT2d, 201826},           {kDyslipidemia, 432867},
+      {kObesity, 433736},      {kCkd, 46271022},         {kAfib, 313217},
+      {kCopd, 255573},         {kAsthma, 317009},        {kDepression, 440383},
       {kHypothyroid, 140673},  {kOsteoarthritis, 80180}, {kCad, 317576},
       {kHeartFailure, 316139}, {kBreastCancer, 4112853}, {kGerd, 318800}};
   for (const auto& [disease, concept_id] : checks) {
@@ -383,11 +393,13 @@ void CheckPrevalences(store::DataSource& db, Profile profile) {
     EXPECT_NEAR(observed, target, tolerance) << ChronicSpecs()[disease].key;
   }
   // Age and sex structure: the population pyramid's share of persons aged 65+ at the start.
-  const double old = Dbl(db, "SELECT avg(CASE WHEN 2015 - year_of_birth >= 65 THEN 1 ELSE 0 "
-                             "END) FROM person");
+  const double old = Dbl(db,
+                         "SELECT avg(CASE WHEN 2015 - year_of_birth >= 65 THEN 1 ELSE 0 "
+                         "END) FROM person");
   EXPECT_NEAR(old, profile == Profile::kFrance ? 0.185 : 0.18, 0.03);
-  const double female = Dbl(db, "SELECT avg(CASE WHEN gender_concept_id = 8532 THEN 1.0 ELSE 0 "
-                                "END) FROM person");
+  const double female = Dbl(db,
+                            "SELECT avg(CASE WHEN gender_concept_id = 8532 THEN 1.0 ELSE 0 "
+                            "END) FROM person");
   EXPECT_NEAR(female, 0.51, 0.02);
   // Deaths: about 0.6 to 1.2% of persons a year.
   const double deaths = Dbl(db, "SELECT count(*) / " + std::to_string(kPersons) + ".0 FROM death");

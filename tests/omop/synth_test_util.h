@@ -50,8 +50,7 @@ inline double Dbl(store::DataSource& db, const std::string& sql) {
   EXPECT_TRUE(c.ok()) << c.status().ToString() << "\n" << sql;
   if (!c.ok() || c->size() == 0 || c->columns[0].IsNull(0)) return -1;
   const auto& col = c->columns[0];
-  return col.type == store::ColumnType::kDouble ? col.doubles[0]
-                                                : static_cast<double>(col.ints[0]);
+  return col.type == store::ColumnType::kDouble ? col.doubles[0] : static_cast<double>(col.ints[0]);
 }
 
 }  // namespace passerelle::omop::synth::testing

@@ -7,10 +7,17 @@
 namespace passerelle::omop::synth {
 namespace {
 
-constexpr std::string_view kNames[kNumTables] = {
-    "person",      "observation_period", "visit_occurrence", "condition_occurrence",
-    "drug_exposure", "procedure_occurrence", "measurement",  "death",
-    "payer_plan_period", "condition_era",  "drug_era"};
+constexpr std::string_view kNames[kNumTables] = {"person",
+                                                 "observation_period",
+                                                 "visit_occurrence",
+                                                 "condition_occurrence",
+                                                 "drug_exposure",
+                                                 "procedure_occurrence",
+                                                 "measurement",
+                                                 "death",
+                                                 "payer_plan_period",
+                                                 "condition_era",
+                                                 "drug_era"};
 
 store::ColumnType ColumnTypeOf(CdmType t) {
   switch (t) {

@@ -31,7 +31,8 @@ double Expit(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 // A person's own random stream: splitmix64 of the seed and the person index, so that a person's
 // draws do not depend on any other person (and so not on threads or chunks).
 uint64_t PersonSeed(uint64_t seed, int64_t index) {
-  uint64_t s = seed ^ (static_cast<uint64_t>(index) * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL);
+  uint64_t s =
+      seed ^ (static_cast<uint64_t>(index) * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL);
   return SplitMix64(s);
 }
 
@@ -131,11 +132,20 @@ struct Fatal {
   const char* cause;
 };
 constexpr Fatal kFatal[] = {
-    {kHeartFailure, 2.5, "hf"},     {kCkd, 1.6, "ckd5"},          {kCopd, 1.8, "copd"},
-    {kLungCancer, 6.0, "lung_ca"},  {kColonCancer, 2.5, "colon_ca"}, {kBreastCancer, 1.5, "breast_ca"},
-    {kProstateCancer, 1.3, "prostate_ca"}, {kAlzheimer, 2.5, "alzheimer"}, {kT2d, 1.4, "t2d"},
-    {kParkinson, 1.8, "parkinson"}, {kAlcohol, 2.0, "cardiac_arrest"}, {kAfib, 1.3, "cardiac_arrest"},
-    {kCad, 1.4, "cardiac_arrest"},  {kSchizophrenia, 1.8, "sepsis"},
+    {kHeartFailure, 2.5, "hf"},
+    {kCkd, 1.6, "ckd5"},
+    {kCopd, 1.8, "copd"},
+    {kLungCancer, 6.0, "lung_ca"},
+    {kColonCancer, 2.5, "colon_ca"},
+    {kBreastCancer, 1.5, "breast_ca"},
+    {kProstateCancer, 1.3, "prostate_ca"},
+    {kAlzheimer, 2.5, "alzheimer"},
+    {kT2d, 1.4, "t2d"},
+    {kParkinson, 1.8, "parkinson"},
+    {kAlcohol, 2.0, "cardiac_arrest"},
+    {kAfib, 1.3, "cardiac_arrest"},
+    {kCad, 1.4, "cardiac_arrest"},
+    {kSchizophrenia, 1.8, "sepsis"},
 };
 
 // Acute conditions: key, relative frequency in children (<15), adults, elderly (65+); share
@@ -194,7 +204,7 @@ struct Episode {
   int64_t ingredient;
   DrugClass cls;
   int32_t start;
-  int32_t end;  // inclusive
+  int32_t end;              // inclusive
   double hba1c_effect = 0;  // change of HbA1c (points) while on it
   int supply = 90;          // days per dispensing
 };
@@ -277,7 +287,7 @@ void DrawDemography(const Demography& d, int32_t start, int32_t end, Rng& rng, P
     p.obs_start = rng.Bern(moved_in_share) ? rng.Day(start, end - 30) : start;
     p.birth = p.obs_start - static_cast<int32_t>(std::lround(age * kDaysPerYear));
   }
-  double female_share = age < 60 ? d.female_young
+  double female_share = age < 60   ? d.female_young
                         : age < 75 ? d.female_60
                         : age < 85 ? d.female_75
                                    : d.female_85;
@@ -335,9 +345,12 @@ std::array<double, kNumChronic> Calibrate(Profile profile) {
 }  // namespace
 
 const std::array<double, kNumChronic>& ChronicIntercepts(Profile profile) {
-  static const std::array<double, kNumChronic> fr = Calibrate(Profile::kFrance);
+  if (profile == Profile::kFrance) {
+    static const std::array<double, kNumChronic> fr = Calibrate(Profile::kFrance);
+    return fr;
+  }
   static const std::array<double, kNumChronic> qc = Calibrate(Profile::kQuebec);
-  return profile == Profile::kFrance ? fr : qc;
+  return qc;
 }
 
 namespace {
@@ -408,9 +421,9 @@ class PersonBuilder {
       }
       t = slice_end;
     }
-    int32_t moved = p_.obs_start + static_cast<int32_t>(
-                                       std::min(1e6, rng_.Exp(g_.demography().emigration_per_year) *
-                                                         kDaysPerYear));
+    int32_t moved =
+        p_.obs_start + static_cast<int32_t>(std::min(
+                           1e6, rng_.Exp(g_.demography().emigration_per_year) * kDaysPerYear));
     p_.obs_end = std::min({o_.end_date, death, moved});
     if (death <= p_.obs_end && death != kNever) {
       p_.died = true;
@@ -486,13 +499,13 @@ class PersonBuilder {
     Availability a = AvailabilityOf(o_.profile, ingredient);
     start = std::max({start, a.from, p_.obs_start});
     if (OnClass(cls, start)) return;
-    int64_t days = stop_rate > 0 ? static_cast<int64_t>(rng_.Exp(stop_rate) * kDaysPerYear)
-                                 : int64_t{kNever};
+    int64_t days =
+        stop_rate > 0 ? static_cast<int64_t>(rng_.Exp(stop_rate) * kDaysPerYear) : int64_t{kNever};
     days = std::min<int64_t>(days, max_days);
     int64_t end = std::min<int64_t>({start + std::max<int64_t>(days, 28) - 1, p_.obs_end, a.until});
     if (end < start) return;
-    p_.episodes.push_back({ingredient, cls, start, static_cast<int32_t>(end), hba1c_effect,
-                           supply});
+    p_.episodes.push_back(
+        {ingredient, cls, start, static_cast<int32_t>(end), hba1c_effect, supply});
   }
 
   void Treatments() {
@@ -505,8 +518,8 @@ class PersonBuilder {
       if (!ckd_severe_early) {
         Start(rx::kMetformin, kMetforminClass, t + rng_.Day(0, 30), 0.10, kNever, -1.0);
       }
-      double delay = p_.hba1c0 > 8.0 || ckd_severe_early ? rng_.U(90, 720)
-                                                         : rng_.Exp(0.25) * kDaysPerYear;
+      double delay =
+          p_.hba1c0 > 8.0 || ckd_severe_early ? rng_.U(90, 720) : rng_.Exp(0.25) * kDaysPerYear;
       int32_t t2 = t + static_cast<int32_t>(delay);
       if (t2 <= p_.obs_end) {
         const double w[4] = {fr_ ? 0.35 : 0.25, fr_ ? 0.30 : 0.15, fr_ ? 0.15 : 0.25,
@@ -580,7 +593,8 @@ class PersonBuilder {
     }
     if (p_.has[kAfib]) {
       int32_t t = after(kAfib, 0, 30);
-      if (rng_.Bern(AgeAt(t) > 65 ? 0.85 : 0.7)) Start(Choose(kAnticoagulants, t), kAnticoagulant, t, 0.10);
+      if (rng_.Bern(AgeAt(t) > 65 ? 0.85 : 0.7))
+        Start(Choose(kAnticoagulants, t), kAnticoagulant, t, 0.10);
       if (rng_.Bern(0.5)) Start(Choose(kBetaBlockers, t), kBetaBlocker, t, 0.15);
     }
     if (p_.has[kCopd]) {
@@ -667,10 +681,10 @@ class PersonBuilder {
     const bool t2d = p_.onset[kT2d] <= entry;
     const bool htn = p_.onset[kHypertension] <= entry;
     const bool statin = OnClass(kStatin, entry);
-    const double rate = M::kBaseRatePerYear *
-                        std::exp(M::kAgePerDecade * (age - 60) / 10 + (p_.female ? 0 : M::kMale) +
-                                 (t2d ? M::kT2d : 0) + (htn ? M::kHtn : 0) +
-                                 (statin ? M::kStatin : 0));
+    const double rate =
+        M::kBaseRatePerYear *
+        std::exp(M::kAgePerDecade * (age - 60) / 10 + (p_.female ? 0 : M::kMale) +
+                 (t2d ? M::kT2d : 0) + (htn ? M::kHtn : 0) + (statin ? M::kStatin : 0));
     int32_t from = entry;
     for (int k = 0; k < 2; ++k) {
       // The second event (a recurrence) has twice the hazard; only the first is the effect.
@@ -735,9 +749,8 @@ class PersonBuilder {
     // (3) Treatment at the index date depends on age and CKD only.
     using A = truth::Sglt2Assignment;
     int64_t drug = Choose(kSglt2s, index);
-    bool sglt2 = drug != 0 &&
-                 rng_.Bern(Expit(A::kIntercept + A::kAgePerDecade * (age - 65) / 10.0 +
-                                 A::kCkd * (ckd ? 1 : 0)));
+    bool sglt2 = drug != 0 && rng_.Bern(Expit(A::kIntercept + A::kAgePerDecade * (age - 65) / 10.0 +
+                                              A::kCkd * (ckd ? 1 : 0)));
     std::erase_if(p_.episodes, [&](const Episode& e) {
       return e.cls == kSglt2 && e.start <= index && index <= e.end;
     });
@@ -759,9 +772,9 @@ class PersonBuilder {
     p_.index_hba1c = MeasuredHba1c(p_.index_review);
     // (1) One-year risk of hospitalisation for heart failure.
     using H = truth::Hhf;
-    double lp = H::kIntercept + H::kAgePerDecade * (age - 65) / 10.0 + (p_.female ? H::kFemale : 0) +
-                H::kHba1cPerPoint * (p_.index_hba1c - 7.0) + (ckd ? H::kCkd : 0) +
-                (sglt2 ? H::kSglt2 : 0);
+    double lp = H::kIntercept + H::kAgePerDecade * (age - 65) / 10.0 +
+                (p_.female ? H::kFemale : 0) + H::kHba1cPerPoint * (p_.index_hba1c - 7.0) +
+                (ckd ? H::kCkd : 0) + (sglt2 ? H::kSglt2 : 0);
     if (rng_.Bern(Expit(lp))) {
       ++stats_.hhf_events;
       p_.hhf_date = index + rng_.Day(1, 365);
@@ -783,7 +796,7 @@ class PersonBuilder {
     int64_t id = out_.NextId(kVisitTable);
     const char* source = cid == kInpatient   ? (fr_ ? "PMSI-MCO" : "MED-ECHO")
                          : cid == kEmergency ? (fr_ ? "ATU" : "URG")
-                                                 : (fr_ ? "DCIR" : "RAMQ");
+                                             : (fr_ ? "DCIR" : "RAMQ");
     out_.Add(kVisitTable)
         .Int(id)
         .Int(p_.person_id)
@@ -829,7 +842,7 @@ class PersonBuilder {
         .Str(ref->code)
         .Int(ref->source)
         .Rest();
-    condition_days_.emplace_back(ref->standard, day);
+    if (o_.eras) condition_days_.emplace_back(ref->standard, day);
   }
 
   void Procedure(int64_t visit, int32_t day, std::string_view key) {
@@ -910,7 +923,7 @@ class PersonBuilder {
           .Str(product.code)
           .Int(product.source)
           .Rest();
-      drug_spans_.push_back({ingredient, s, e});
+      if (o_.eras) drug_spans_.push_back({ingredient, s, e});
     }
   }
 
@@ -922,8 +935,8 @@ class PersonBuilder {
     Condition(v, day, primary, Setting::kHospital, kPrimaryDx);
     int secondary = 0;
     static constexpr std::pair<Chronic, const char*> kSecondaries[] = {
-        {kHypertension, "htn"}, {kT2d, "t2d"},     {kCkd, "ckd3"},   {kAfib, "af"},
-        {kHeartFailure, "hf"},  {kCopd, "copd"},   {kObesity, "obesity"}, {kDyslipidemia, "dyslip"}};
+        {kHypertension, "htn"}, {kT2d, "t2d"},   {kCkd, "ckd3"},        {kAfib, "af"},
+        {kHeartFailure, "hf"},  {kCopd, "copd"}, {kObesity, "obesity"}, {kDyslipidemia, "dyslip"}};
     for (const auto& [d, key] : kSecondaries) {
       if (secondary == 3 || !p_.has[d] || p_.onset[d] > day || key == primary) continue;
       Condition(v, day, d == kCkd ? CkdKey() : key, Setting::kHospital, kSecondaryDx);
@@ -1016,8 +1029,8 @@ class PersonBuilder {
         Stay(day, rng_.Day(3, 12), "hf", {{"echo", 0.6}});
         continue;
       }
-      if (incident && (d == kBreastCancer || d == kColonCancer || d == kLungCancer ||
-                       d == kProstateCancer)) {
+      if (incident &&
+          (d == kBreastCancer || d == kColonCancer || d == kLungCancer || d == kProstateCancer)) {
         if (d == kBreastCancer) Stay(day, rng_.Day(1, 4), KeyOf(d), {{"breast_excision", 0.9}});
         if (d == kColonCancer) Stay(day, rng_.Day(6, 14), KeyOf(d), {{"colon_resection", 0.8}});
         if (d == kLungCancer) Stay(day, rng_.Day(4, 12), KeyOf(d), {{"chest_xray", 1.0}});
@@ -1080,7 +1093,7 @@ class PersonBuilder {
     if (Present(kHypertension, day)) {
       sbp += OnClass(kAceArb, day) || OnClass(kCcb, day) || OnClass(kThiazide, day) ? 12 : 28;
     }
-    double dbp = 0.5 * sbp + rng_.Normal(18, 6);
+    double dbp = 0.45 * sbp + rng_.Normal(17, 6);
     Measurement(v, day, lab::kSystolic, sbp, lab::kMmHg, 0);
     Measurement(v, day, lab::kDiastolic, dbp, lab::kMmHg, 0);
   }
@@ -1126,9 +1139,10 @@ class PersonBuilder {
     }
     if (annual && ckd) {
       double egfr = std::max(5.0, Egfr(day) + rng_.Normal(0, 4));
-      // Creatinine from eGFR, inverting CKD-EPI roughly (umol/L).
-      double creat = 88.4 * std::pow(egfr / 141.0, -1.0 / 1.2) * (p_.female ? 0.7 : 0.9) *
-                     std::pow(0.993, -AgeAt(day) / 1.2);
+      // Creatinine from eGFR by inverting CKD-EPI 2009 above the knee (kappa 0.7 women,
+      // 0.9 men, in mg/dL; 88.4 umol/L per mg/dL).
+      double creat = (p_.female ? 0.7 : 0.9) * 88.4 *
+                     std::pow(egfr / (141.0 * std::pow(0.993, AgeAt(day))), -1.0 / 1.209);
       Measurement(v, day, lab::kCreatinine, std::clamp(creat, 30.0, 1200.0), lab::kUmolL, 0);
       Measurement(v, day, lab::kPotassium, rng_.Normal(4.6, 0.4), lab::kMmolL);
     }
@@ -1171,7 +1185,8 @@ class PersonBuilder {
       Procedure(v, day, "ecg");
     }
     if (annual && Present(kBreastCancer, day)) Procedure(v, day, "mammography");
-    if (Present(kCkd, day) && p_.ckd_stage == 5 && rng_.Bern(0.5)) Procedure(v, day, "hemodialysis");
+    if (Present(kCkd, day) && p_.ckd_stage == 5 && rng_.Bern(0.5))
+      Procedure(v, day, "hemodialysis");
   }
 
   void EmitAcute() {
@@ -1393,15 +1408,14 @@ Generator::Generator(const SynthOptions& options)
       intercepts_(ChronicIntercepts(options.profile)),
       codes_(CodeSet::Get()) {
   planted_ = truth::PlantedIndexDate(options.start_date, options.end_date, &index_date_);
-  const int64_t ids[] = {lab::kHba1c,     lab::kEgfr,       lab::kLdl,      lab::kTotalChol,
-                         lab::kHdl,       lab::kTriglycerides, lab::kCreatinine, lab::kGlucose,
-                         lab::kPotassium, lab::kHemoglobin, lab::kNtProBnp, lab::kSystolic,
-                         lab::kDiastolic, lab::kBmi,        lab::kWeight,   lab::kHeight,
-                         lab::kHeartRate, lab::kInr,        lab::kPsa,      lab::kPercent,
-                         lab::kMmolL,     lab::kGL,         lab::kUmolL,    lab::kMmHg,
-                         lab::kKg,        lab::kKgM2,       lab::kEgfrUnit, lab::kPgMl,
-                         lab::kPerMin,    lab::kCm,         lab::kGDl,      lab::kNgMl,
-                         lab::kRatio};
+  const int64_t ids[] = {
+      lab::kHba1c,         lab::kEgfr,       lab::kLdl,       lab::kTotalChol, lab::kHdl,
+      lab::kTriglycerides, lab::kCreatinine, lab::kGlucose,   lab::kPotassium, lab::kHemoglobin,
+      lab::kNtProBnp,      lab::kSystolic,   lab::kDiastolic, lab::kBmi,       lab::kWeight,
+      lab::kHeight,        lab::kHeartRate,  lab::kInr,       lab::kPsa,       lab::kPercent,
+      lab::kMmolL,         lab::kGL,         lab::kUmolL,     lab::kMmHg,      lab::kKg,
+      lab::kKgM2,          lab::kEgfrUnit,   lab::kPgMl,      lab::kPerMin,    lab::kCm,
+      lab::kGDl,           lab::kNgMl,       lab::kRatio};
   static_assert(std::size(ids) <= std::tuple_size_v<decltype(codes_by_id_)>);
   for (size_t i = 0; i < std::size(ids); ++i) {
     codes_by_id_[i] = {ids[i], codes_.Standard(ids[i]).code};

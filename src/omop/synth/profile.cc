@@ -64,14 +64,14 @@ const Demography kFrance = {
   {5.6, 6.0, 6.2, 6.1, 5.6, 5.6, 5.9, 6.2, 6.2, 6.7, 6.6, 6.5, 6.1, 5.8, 5.1, 3.4, 2.9, 2.0, 1.0, 0.3},
   0.500, 0.530, 0.580, 0.680,
   0.0107, 0.0040, 0.0030,
-  -10.45, 0.0865,
+  -10.65, 0.0865,
   0.28,
 };
 const Demography kQuebec = {
   {5.1, 5.5, 5.3, 5.0, 5.9, 6.5, 6.6, 6.7, 6.6, 6.0, 6.4, 7.3, 7.2, 6.4, 5.2, 3.7, 2.5, 1.6, 0.8, 0.2},
   0.495, 0.515, 0.560, 0.660,
   0.0098, 0.0060, 0.0040,
-  -10.55, 0.0865,
+  -10.75, 0.0865,
   0.18,
 };
 // clang-format on
@@ -220,7 +220,7 @@ CodeSet::CodeSet() {
     ProcCoded coded;
     resolve("CCAM", p[1], &coded.ccam);
     resolve("CCI", p[2], &coded.cci);
-    procedures_.emplace_back(p[0], std::move(coded));
+    procedures_.emplace(p[0], std::move(coded));
   }
   for (const VocabConcept& c : v.concepts()) {
     if (c.domain != "Drug" || c.standard != "S") continue;
@@ -232,8 +232,9 @@ CodeSet::CodeSet() {
         refs[j] = {products.front(), c.id, v.Find(products.front())->code};
       }
     }
-    products_.emplace_back(c.id, std::move(refs));
+    products_.emplace(c.id, std::move(refs));
   }
+  for (const auto& [k, c] : conditions_) condition_index_.emplace(k, &c);
 }
 
 const CodeSet& CodeSet::Get() {
@@ -242,26 +243,23 @@ const CodeSet& CodeSet::Get() {
 }
 
 const Coded& CodeSet::Condition(std::string_view key) const {
-  for (const auto& [k, c] : conditions_) {
-    if (k == key) return c;
-  }
+  auto it = condition_index_.find(key);
+  if (it != condition_index_.end()) return *it->second;
   static const Coded kMissing;
   return kMissing;
 }
 
 const ProcCoded& CodeSet::Procedure(std::string_view key) const {
-  for (const auto& [k, c] : procedures_) {
-    if (k == key) return c;
-  }
+  auto it = procedures_.find(key);
+  if (it != procedures_.end()) return it->second;
   static const ProcCoded kMissing;
   return kMissing;
 }
 
 const CodeRef& CodeSet::Product(Profile profile, int64_t ingredient) const {
-  for (const auto& [id, refs] : products_) {
-    if (id == ingredient) return refs[profile == Profile::kFrance ? 0 : 1];
-  }
-  return none_;
+  auto it = products_.find(ingredient);
+  if (it == products_.end()) return none_;
+  return it->second[profile == Profile::kFrance ? 0 : 1];
 }
 
 CodeRef CodeSet::Standard(int64_t concept_id) const {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
@@ -128,9 +129,10 @@ class CodeSet {
  private:
   CodeSet();
   Status status_;
-  std::vector<std::pair<std::string, Coded>> conditions_;
-  std::vector<std::pair<std::string, ProcCoded>> procedures_;
-  std::vector<std::pair<int64_t, std::array<CodeRef, 2>>> products_;
+  std::vector<std::pair<std::string, Coded>> conditions_;  // in profile order
+  std::unordered_map<std::string_view, const Coded*> condition_index_;
+  std::unordered_map<std::string_view, ProcCoded> procedures_;
+  std::unordered_map<int64_t, std::array<CodeRef, 2>> products_;
   CodeRef none_;
 };
 
@@ -168,11 +170,11 @@ std::vector<int64_t> IngredientsOfClass(std::string_view atc_code);
 // RxNorm ingredients the generator prescribes (standard concepts of the shipped vocabulary).
 namespace rx {
 inline constexpr int64_t kMetformin = 1503297, kEmpagliflozin = 45774751, kDapagliflozin = 44785829,
-                         kCanagliflozin = 43526465, kLiraglutide = 40170911, kDulaglutide = 45774435,
-                         kSemaglutide = 793143, kSitagliptin = 1580747, kVildagliptin = 19122137,
-                         kSaxagliptin = 40166035, kLinagliptin = 40239216, kAlogliptin = 43013884,
-                         kGliclazide = 19059796, kGlimepiride = 1597756, kGlyburide = 1559684,
-                         kInsulinGlargine = 1502905, kInsulinLispro = 1550023;
+                         kCanagliflozin = 43526465, kLiraglutide = 40170911,
+                         kDulaglutide = 45774435, kSemaglutide = 793143, kSitagliptin = 1580747,
+                         kVildagliptin = 19122137, kSaxagliptin = 40166035, kLinagliptin = 40239216,
+                         kAlogliptin = 43013884, kGliclazide = 19059796, kGlimepiride = 1597756,
+                         kGlyburide = 1559684, kInsulinGlargine = 1502905, kInsulinLispro = 1550023;
 inline constexpr int64_t kAtorvastatin = 1545958, kRosuvastatin = 1510813, kSimvastatin = 1539403,
                          kPravastatin = 1551860;
 inline constexpr int64_t kPerindopril = 1373225, kRamipril = 1334456, kLisinopril = 1308216,
@@ -201,11 +203,11 @@ inline constexpr int64_t kHba1c = 3004410, kEgfr = 40764999, kLdl = 3009966, kTo
                          kHdl = 3007070, kTriglycerides = 3022192, kCreatinine = 3016723,
                          kGlucose = 3004501, kPotassium = 3023103, kHemoglobin = 3000963,
                          kNtProBnp = 3029187, kSystolic = 3004249, kDiastolic = 3012888,
-                         kBmi = 3038553, kWeight = 3025315, kHeight = 3036277,
-                         kHeartRate = 3027018, kInr = 3022217, kPsa = 3013603;
+                         kBmi = 3038553, kWeight = 3025315, kHeight = 3036277, kHeartRate = 3027018,
+                         kInr = 3022217, kPsa = 3013603;
 inline constexpr int64_t kPercent = 8554, kMmolL = 8753, kGL = 8636, kUmolL = 8749, kMmHg = 8876,
-                         kKg = 9529, kKgM2 = 9531, kEgfrUnit = 720870, kPgMl = 8845,
-                         kPerMin = 8541, kCm = 8582, kGDl = 8713, kNgMl = 8842, kRatio = 8523;
+                         kKg = 9529, kKgM2 = 9531, kEgfrUnit = 720870, kPgMl = 8845, kPerMin = 8541,
+                         kCm = 8582, kGDl = 8713, kNgMl = 8842, kRatio = 8523;
 }  // namespace lab
 
 }  // namespace passerelle::omop::synth

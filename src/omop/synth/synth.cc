@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -23,6 +25,14 @@
 
 namespace passerelle::omop::synth {
 namespace {
+
+// CPU time (user + system) of the calling thread, seconds.
+double ThreadCpuSeconds() {
+  struct rusage ru;
+  if (getrusage(RUSAGE_THREAD, &ru) != 0) return 0;
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
 
 // Chunks produced in the order of their index by worker threads and consumed in that order by
 // the appending thread; at most `capacity` chunks are held at once.
@@ -46,6 +56,8 @@ class ChunkPipeline {
   }
 
   int64_t chunks() const { return chunks_; }
+  // CPU seconds the worker threads used; complete once the pipeline is destroyed.
+  std::shared_ptr<double> worker_cpu() const { return worker_cpu_; }
 
   struct Done {
     std::unique_ptr<Batch> batch;
@@ -74,12 +86,17 @@ class ChunkPipeline {
 
  private:
   void Work() {
+    const double cpu0 = ThreadCpuSeconds();
     for (;;) {
       int64_t c;
       {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return stop_ || (next_in_ < chunks_ && next_in_ < next_out_ + capacity_); });
-        if (stop_ || next_in_ >= chunks_) return;
+        cv_.wait(lock,
+                 [&] { return stop_ || next_in_ >= chunks_ || next_in_ < next_out_ + capacity_; });
+        if (stop_ || next_in_ >= chunks_) {
+          *worker_cpu_ += ThreadCpuSeconds() - cpu0;
+          return;
+        }
         c = next_in_++;
       }
       Done d;
@@ -111,6 +128,8 @@ class ChunkPipeline {
   std::vector<std::unique_ptr<Batch>> pool_;
   int64_t next_in_ = 0, next_out_ = 0;
   bool stop_ = false;
+  // Shared with the caller, who reads it after the workers are joined.
+  std::shared_ptr<double> worker_cpu_ = std::make_shared<double>(0);
   std::vector<std::thread> workers_;
 };
 
@@ -176,9 +195,7 @@ Status WriteTruth(store::DataSource& source, const SynthOptions& o, const SynthR
 
 }  // namespace
 
-std::string_view ProfileName(Profile profile) {
-  return profile == Profile::kFrance ? "fr" : "qc";
-}
+std::string_view ProfileName(Profile profile) { return profile == Profile::kFrance ? "fr" : "qc"; }
 
 Result<Profile> ParseProfile(std::string_view name) {
   if (EqualsIgnoreCase(name, "fr")) return Profile::kFrance;
@@ -197,9 +214,9 @@ Status ValidateOptions(const SynthOptions& o) {
     return Status::InvalidArgument("the window must lie between 1950-01-01 and 2100-12-31");
   }
   if (o.end_date - o.start_date < 730) {
-    return Status::InvalidArgument(fmt::format(
-        "the window must be at least 2 years long (got {} to {})", FormatDate(o.start_date),
-        FormatDate(o.end_date)));
+    return Status::InvalidArgument(
+        fmt::format("the window must be at least 2 years long (got {} to {})",
+                    FormatDate(o.start_date), FormatDate(o.end_date)));
   }
   if (o.threads < 0 || o.threads > 64) {
     return Status::InvalidArgument(fmt::format("threads must be 0..64 (got {})", o.threads));
@@ -234,7 +251,9 @@ Result<SynthReport> GenerateSynthetic(const SynthOptions& options, store::DataSo
   const Generator gen(options);
   int threads = options.threads;
   if (threads == 0) {
-    threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
+    // One core stays with the appending thread, the bottleneck (DuckDB compresses as it writes).
+    const unsigned cores = std::max(2u, std::thread::hardware_concurrency());
+    threads = static_cast<int>(std::min(cores - 1, 8u));
   }
   SynthReport report;
   report.profile = options.profile;
@@ -244,8 +263,11 @@ Result<SynthReport> GenerateSynthetic(const SynthOptions& options, store::DataSo
   report.hhf_index_date = gen.index_date();
   std::array<int64_t, kNumTables> base{};
   GenStats stats;
+  const double cpu0 = ThreadCpuSeconds();
+  std::shared_ptr<double> worker_cpu;
   {
     ChunkPipeline pipeline(gen, options.persons, options.chunk_persons, threads);
+    worker_cpu = pipeline.worker_cpu();
     int64_t done = 0;
     for (int64_t c = 0; c < pipeline.chunks(); ++c) {
       ChunkPipeline::Done d = pipeline.Next();
@@ -263,6 +285,8 @@ Result<SynthReport> GenerateSynthetic(const SynthOptions& options, store::DataSo
     }
   }
   for (auto& a : appenders) RETURN_IF_ERROR(a->Close());
+  report.cpu_append_seconds = ThreadCpuSeconds() - cpu0;
+  report.cpu_generate_seconds = *worker_cpu;
   for (int t = 0; t < kNumTables; ++t) {
     if (base[t] == 0) continue;
     report.tables.emplace_back(std::string(TableName(static_cast<TableId>(t))), base[t]);
@@ -271,6 +295,7 @@ Result<SynthReport> GenerateSynthetic(const SynthOptions& options, store::DataSo
   report.deaths = stats.deaths;
   report.hhf_cohort = stats.hhf_cohort;
   report.hhf_events = stats.hhf_events;
+  report.hhf_sglt2 = stats.sglt2_at_index;
   RETURN_IF_ERROR(WriteCdmSource(source, options));
   RETURN_IF_ERROR(WriteTruth(source, options, report));
   RETURN_IF_ERROR(store::RecordDataset(
@@ -282,16 +307,15 @@ Result<SynthReport> GenerateSynthetic(const SynthOptions& options, store::DataSo
   return report;
 }
 
-Result<SynthReport> GenerateSyntheticFile(const SynthOptions& options,
-                                          const SynthFileOptions& file,
+Result<SynthReport> GenerateSyntheticFile(const SynthOptions& options, const SynthFileOptions& file,
                                           const SynthProgress& progress) {
   namespace fs = std::filesystem;
   RETURN_IF_ERROR(ValidateOptions(options));
   if (file.out.empty()) return Status::InvalidArgument("no output file given");
   std::error_code ec;
   if (fs::exists(file.out, ec) && !file.replace) {
-    return Status::AlreadyExists(fmt::format(
-        "{}: the file exists; pass --replace to overwrite it", file.out.string()));
+    return Status::AlreadyExists(
+        fmt::format("{}: the file exists; pass --replace to overwrite it", file.out.string()));
   }
   const fs::path parent = file.out.parent_path();
   if (!parent.empty() && !fs::is_directory(parent, ec)) {
@@ -306,11 +330,12 @@ Result<SynthReport> GenerateSyntheticFile(const SynthOptions& options,
   };
   cleanup();
   Result<SynthReport> report = [&]() -> Result<SynthReport> {
-    ASSIGN_OR_RETURN(auto db, store::OpenDuckDb({.path = tmp.string(),
-                                                 .threads = 2,
-                                                 .memory_limit = file.memory_limit}));
+    ASSIGN_OR_RETURN(
+        auto db,
+        store::OpenDuckDb({.path = tmp.string(), .threads = 2, .memory_limit = file.memory_limit}));
     SynthOptions o = options;
-    if (o.source_label == SynthOptions{}.source_label) o.source_label = file.out.filename().string();
+    if (o.source_label == SynthOptions{}.source_label)
+      o.source_label = file.out.filename().string();
     ASSIGN_OR_RETURN(SynthReport r, GenerateSynthetic(o, *db, progress));
     RETURN_IF_ERROR(db->Execute("CHECKPOINT"));
     return r;  // closes the database
@@ -323,9 +348,8 @@ Result<SynthReport> GenerateSyntheticFile(const SynthOptions& options,
   fs::rename(tmp, file.out, ec);
   if (ec) {
     cleanup();
-    return Status::IoError(
-        fmt::format("{}: cannot move the new database into place: {}", file.out.string(),
-                    ec.message()));
+    return Status::IoError(fmt::format("{}: cannot move the new database into place: {}",
+                                       file.out.string(), ec.message()));
   }
   fs::remove(tmp_wal, ec);
   return report;

@@ -45,8 +45,8 @@ struct SynthOptions {
   // At least 2 years long, within 1950..2100.
   int32_t start_date = 16436;
   int32_t end_date = 20088;
-  // Generator threads; 0 picks std::thread::hardware_concurrency() (at most 8). Does not change
-  // the output.
+  // Generator threads; 0 picks one less than the number of cores (at least 1, at most 8), the
+  // last core being the appending thread's. Does not change the output.
   int threads = 0;
   // Persons per chunk handed to the appender; bounds memory. Does not change the output.
   int64_t chunk_persons = 2048;
@@ -61,12 +61,17 @@ struct SynthReport {
   int64_t persons = 0;
   uint64_t seed = 0;
   int64_t deaths = 0;
-  int64_t rows = 0;                                        // all clinical rows written
-  std::vector<std::pair<std::string, int64_t>> tables;     // CDM table -> rows, non-empty only
-  int32_t hhf_index_date = 0;                              // effect (1) index date (days)
+  int64_t rows = 0;                                     // all clinical rows written
+  std::vector<std::pair<std::string, int64_t>> tables;  // CDM table -> rows, non-empty only
+  int32_t hhf_index_date = 0;                           // effect (1) index date (days)
   bool effects_planted = false;  // false when the window is too short for the index date
   int64_t hhf_cohort = 0;        // persons in the effect (1) cohort
   int64_t hhf_events = 0;        // of whom hospitalised for heart failure within a year
+  int64_t hhf_sglt2 = 0;         // of whom on an SGLT2 inhibitor at the index date
+  // CPU time (user + system) of the thread that appends to the database and of the generator
+  // threads, seconds: the wall time on an idle machine is about max(append, total / cores).
+  double cpu_append_seconds = 0;
+  double cpu_generate_seconds = 0;
 };
 
 // Called after each chunk with (persons written so far, total persons).
@@ -90,8 +95,7 @@ struct SynthFileOptions {
 
 // Generates into a fresh DuckDB file: writes "<out>.tmp" and renames it over `out` only when
 // everything succeeded, so a failure or an interruption never leaves a partial database.
-Result<SynthReport> GenerateSyntheticFile(const SynthOptions& options,
-                                          const SynthFileOptions& file,
+Result<SynthReport> GenerateSyntheticFile(const SynthOptions& options, const SynthFileOptions& file,
                                           const SynthProgress& progress = {});
 
 }  // namespace passerelle::omop::synth

@@ -13,15 +13,15 @@
 namespace passerelle::omop::synth::truth {
 
 // Concepts the analyses use (standard concepts of the shipped vocabulary).
-inline constexpr int64_t kT2dConcept = 201826;          // Type 2 diabetes mellitus
-inline constexpr int64_t kCkdConcept = 46271022;        // Chronic kidney disease (+ descendants)
+inline constexpr int64_t kT2dConcept = 201826;           // Type 2 diabetes mellitus
+inline constexpr int64_t kCkdConcept = 46271022;         // Chronic kidney disease (+ descendants)
 inline constexpr int64_t kHeartFailureConcept = 316139;  // Heart failure (+ descendants)
 inline constexpr int64_t kHypertensionConcept = 316866;  // Hypertensive disorder (+ descendants)
 inline constexpr int64_t kAmiConcept = 312327;           // Acute myocardial infarction
 inline constexpr int64_t kStrokeConcept = 443454;        // Cerebral infarction
 inline constexpr int64_t kHba1cConcept = 3004410;        // Hemoglobin A1c (LOINC 4548-4), in %
 inline constexpr int64_t kInpatientVisit = 9201;
-inline constexpr int64_t kPrimaryDiagnosis = 32902;      // condition_status_concept_id
+inline constexpr int64_t kPrimaryDiagnosis = 32902;  // condition_status_concept_id
 // Drug classes (ATC 4th level, local classification concepts: use concept_ancestor).
 inline constexpr const char* kSglt2AtcCode = "A10BK";
 inline constexpr const char* kStatinAtcCode = "C10AA";
@@ -90,8 +90,8 @@ struct Mace {
   static constexpr double kHtn = 0.40;
   static constexpr double kStatinHazardRatio = 0.70;
   static inline const double kStatin = std::log(kStatinHazardRatio);
-  static constexpr double kMiShare = 0.55;        // share of first events that are MIs
-  static constexpr double kCaseFatality = 0.10;   // deaths on the day of the event
+  static constexpr double kMiShare = 0.55;       // share of first events that are MIs
+  static constexpr double kCaseFatality = 0.10;  // deaths on the day of the event
 };
 
 // Effect (1)'s index date for a window: 1 January two years before the window's last year
