@@ -38,8 +38,19 @@ void RegisterNodeCommand(CLI::App& app, CliContext& ctx) {
   auto config = std::make_shared<std::string>();
   CLI::App* node = app.add_subcommand(
       "node", "Run a site's node agent: fetch tasks from the hub, answer with aggregates only");
-  node->add_option("--config", *config, "node.toml (see docs/federation.md)")->required();
-  node->callback([config, &ctx] { ctx.status = RunNode(*config); });
+  // Not `required()`: the custodian's `node approve|revoke|approvals|check` subcommands
+  // (governance) live under `node` too and take no agent configuration.
+  node->add_option("--config", *config, "node.toml (see docs/federation.md)");
+  node->callback([node, config, &ctx] {
+    if (!node->get_subcommands().empty()) return;  // a custodian subcommand ran
+    if (config->empty()) {
+      ctx.status = Status::InvalidArgument(
+          "node: --config node.toml is required to run the agent (or use a subcommand: approve, "
+          "revoke, approvals, check)");
+      return;
+    }
+    ctx.status = RunNode(*config);
+  });
 }
 
 }  // namespace passerelle::cli
