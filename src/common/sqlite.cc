@@ -40,9 +40,19 @@ Statement::Statement(Statement&& other) noexcept
   other.stmt_ = nullptr;
 }
 
+void Statement::Release() {
+  if (!stmt_) return;
+  if (db_) {
+    db_->ReturnToCache(stmt_);
+  } else {
+    sqlite3_finalize(stmt_);
+  }
+  stmt_ = nullptr;
+}
+
 Statement& Statement::operator=(Statement&& other) noexcept {
   if (this != &other) {
-    if (stmt_) sqlite3_finalize(stmt_);
+    Release();
     db_ = other.db_;
     stmt_ = other.stmt_;
     bind_error_ = std::move(other.bind_error_);
@@ -51,9 +61,7 @@ Statement& Statement::operator=(Statement&& other) noexcept {
   return *this;
 }
 
-Statement::~Statement() {
-  if (stmt_) sqlite3_finalize(stmt_);
-}
+Statement::~Statement() { Release(); }
 
 void Statement::RecordBindError(int rc, int index) {
   if (rc != SQLITE_OK && bind_error_.ok()) {
@@ -183,7 +191,30 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const SqliteOptions& options) {
 }
 
 SqliteDb::~SqliteDb() {
+  for (auto& [sql, list] : cache_) {
+    for (sqlite3_stmt* st : list) sqlite3_finalize(st);
+  }
   if (db_) sqlite3_close_v2(db_);
+}
+
+void SqliteDb::ReturnToCache(sqlite3_stmt* stmt) {
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  const char* text = sqlite3_sql(stmt);
+  std::string_view sql = text ? std::string_view(text) : std::string_view();
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    if (cache_.size() >= kStatementCacheTexts || sql.empty()) {
+      sqlite3_finalize(stmt);
+      return;
+    }
+    it = cache_.emplace(std::string(sql), std::vector<sqlite3_stmt*>()).first;
+  }
+  if (it->second.size() >= 4) {
+    sqlite3_finalize(stmt);
+    return;
+  }
+  it->second.push_back(stmt);
 }
 
 Status SqliteDb::ErrorStatus(std::string_view what, int rc) const {
@@ -207,6 +238,11 @@ Status SqliteDb::Execute(std::string_view sql) {
 }
 
 Result<Statement> SqliteDb::Prepare(std::string_view sql) {
+  if (auto it = cache_.find(sql); it != cache_.end() && !it->second.empty()) {
+    sqlite3_stmt* reused = it->second.back();
+    it->second.pop_back();
+    return Statement(this, reused);
+  }
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                               SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);

@@ -291,15 +291,15 @@ Result<std::vector<std::string>> StudyEngine::StudyNodes(const std::string& stud
 
 // ---- Node side -------------------------------------------------------------------------------
 
-Result<std::optional<protocol::Task>> StudyEngine::NextTask(const std::string& node) {
+Result<std::optional<std::string>> StudyEngine::NextTaskPayload(const std::string& node) {
   ASSIGN_OR_RETURN(Statement q, db_.Prepare("SELECT task_id, payload, state FROM tasks WHERE node "
                                             "= ? AND state IN ('pending', 'dispatched') ORDER BY "
                                             "created_at, task_id LIMIT 1"));
   q.Bind(1, node);
   ASSIGN_OR_RETURN(bool has, q.Step());
-  if (!has) return std::optional<protocol::Task>();
+  if (!has) return std::optional<std::string>();
   std::string task_id = q.ColumnText(0);
-  json payload = json::parse(q.ColumnText(1), nullptr, false);
+  std::string payload = q.ColumnText(1);
   bool pending = q.ColumnText(2) == "pending";
   q.Reset();
   if (pending) {
@@ -308,11 +308,30 @@ Result<std::optional<protocol::Task>> StudyEngine::NextTask(const std::string& n
     up.Bind(1, clock_.NowMicros()).Bind(2, task_id);
     RETURN_IF_ERROR(up.Run().status());
   }
-  auto task = protocol::Task::FromJson(payload);
+  return std::optional<std::string>(std::move(payload));
+}
+
+Result<std::optional<protocol::Task>> StudyEngine::NextTask(const std::string& node) {
+  ASSIGN_OR_RETURN(auto payload, NextTaskPayload(node));
+  if (!payload) return std::optional<protocol::Task>();
+  auto task = protocol::Task::FromJson(json::parse(*payload, nullptr, false));
   if (!task.ok()) {
-    return Status::DataLoss(fmt::format("hub state: task {}: {}", task_id, task.status().message()));
+    return Status::DataLoss(fmt::format("hub state: task for node {}: {}", node,
+                                        task.status().message()));
   }
   return std::optional<protocol::Task>(std::move(task).value());
+}
+
+Result<std::vector<std::optional<std::string>>> StudyEngine::NextTaskPayloads(
+    const std::vector<std::string>& nodes) {
+  std::vector<std::optional<std::string>> out;
+  ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(db_));
+  for (const auto& n : nodes) {
+    ASSIGN_OR_RETURN(auto p, NextTaskPayload(n));
+    out.push_back(std::move(p));
+  }
+  RETURN_IF_ERROR(tx.Commit());
+  return out;
 }
 
 Result<AcceptOutcome> StudyEngine::AcceptResult(const std::string& node,

@@ -157,9 +157,9 @@ struct Hub::Impl {
       if (!node.ok()) return r.Send(HttpResponse::Error(node.status()));
       auto wait = ParseWait(req, options.max_long_poll);
       if (!wait.ok()) return r.Send(HttpResponse::Error(wait.status()));
-      auto task = engine->NextTask(*node);
+      auto task = engine->NextTaskPayloads({*node});
       if (!task.ok()) return r.Send(HttpResponse::Error(task.status()));
-      if (*task) return SendJson(r, 200, (*task)->ToJson());
+      if ((*task)[0]) return r.Send(HttpResponse::Json(200, std::move(*(*task)[0])));
       if (wait->count() == 0) return r.Send(HttpResponse::Json(204, ""));
       ParkTaskPoll(*node, std::move(r), *wait);
     });
@@ -211,17 +211,25 @@ struct Hub::Impl {
   }
 
   void OnTasks(const std::vector<std::string>& nodes) {
+    std::vector<std::string> parked;
+    std::vector<Waiter> waiters;
     for (const auto& node : nodes) {
       auto it = task_waiters.find(node);
       if (it == task_waiters.end()) continue;
-      Waiter w = std::move(it->second);
+      parked.push_back(node);
+      waiters.push_back(std::move(it->second));
       task_waiters.erase(it);
+    }
+    if (parked.empty()) return;
+    // One transaction for the whole wake-up: a round of 200 nodes costs one commit, not 200.
+    auto tasks = engine->NextTaskPayloads(parked);
+    for (size_t i = 0; i < waiters.size(); ++i) {
+      Waiter& w = waiters[i];
       server->CancelTimer(w.timer);
-      auto task = engine->NextTask(node);
-      if (!task.ok()) {
-        w.responder->Send(HttpResponse::Error(task.status()));
-      } else if (*task) {
-        w.responder->Send(HttpResponse::Json(200, (*task)->ToJson().dump()));
+      if (!tasks.ok()) {
+        w.responder->Send(HttpResponse::Error(tasks.status()));
+      } else if ((*tasks)[i]) {
+        w.responder->Send(HttpResponse::Json(200, std::move(*(*tasks)[i])));
       } else {
         w.responder->Send(HttpResponse::Json(204, ""));
       }

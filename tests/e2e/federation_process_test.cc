@@ -443,5 +443,41 @@ TEST_F(FederationProcessTest, StudyCommandsAgainstRealProcesses) {
   EXPECT_NE(nout.find("PASSERELLE_TOKEN"), std::string::npos) << nout;
 }
 
+TEST_F(FederationProcessTest, SandboxCommandPrintsResultJson) {
+  std::ofstream(dir_->path() / "study.json") << Study().dump();
+  std::ofstream(dir_->path() / "policy.toml") << "[policy]\nmin_cell = 5\n";
+  auto log = dir_->path() / "sandbox.out";
+  Process p({kBinary, "--quiet", "sandbox", "--study", (dir_->path() / "study.json").string(),
+             "--node", "a=" + (data_->path() / DbName(1)).string(), "--node",
+             "b=" + (data_->path() / DbName(2)).string(), "--policy",
+             (dir_->path() / "policy.toml").string()},
+            log);
+  ASSERT_EQ(p.WaitExit(60s), 0) << Slurp(log);
+  json r = json::parse(Slurp(log));
+  EXPECT_EQ(r["analyses"]["n"]["n"], 2163 + 3088);
+  EXPECT_EQ(r["analyses"]["t1"]["cells"][1][1], 9 + 16);
+  // A failing study: non-zero exit and a clear message.
+  json bad = Study();
+  bad["analyses"][1]["variables"] = {"NOPE"};
+  std::ofstream(dir_->path() / "bad.json") << bad.dump();
+  auto [rc, out] = Cli({"sandbox", "--study", (dir_->path() / "bad.json").string(), "--node",
+                        "a=" + (data_->path() / DbName(1)).string()});
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(out.find("variable \"NOPE\" is not in the dataset"), std::string::npos) << out;
+}
+
+TEST_F(FederationProcessTest, DemoRunsEndToEndAndWritesResults) {
+  auto out_dir = dir_->path() / "demo";
+  auto [rc, out] = Cli({"demo", "--persons", "300", "--out", out_dir.string()});
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("[participants] count: n = 600"), std::string::npos) << out;
+  EXPECT_NE(out.find("diabetes_by_sex"), std::string::npos);
+  json r = json::parse(Slurp(out_dir / "results" / "result.json"));
+  EXPECT_EQ(r["nodes"], json({"fr", "qc"}));
+  EXPECT_EQ(r["analyses"]["measures"]["AGE"]["n"], 600);
+  EXPECT_NE(Slurp(out_dir / "results" / "result.csv").find("participants,count,,,,n,600,"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace passerelle
