@@ -8,23 +8,24 @@
 //    and p90, rounds per second, and the ratio to the baseline and to DataSHIELD/Opal's 170-360 ms
 //    per call (its own CI profiles).
 // 3. Long polls: 200 simulated nodes (coroutines on one thread, each with its own certificate and
-//    TLS connection) long-poll a real hub process; studies on all 200 nodes measure task dispatch (submit -> each node holds its task),
-//    p50/p99, and the hub's resident memory (VmHWM). Targets: p99 < 50 ms, RSS < 200 MB.
+//    TLS connection) long-poll a real hub process; studies on all 200 nodes measure task dispatch
+//    (submit -> each node holds its task), p50/p99, and the hub's resident memory (VmHWM). Targets:
+//    p99 < 50 ms, RSS < 200 MB.
 //
 // Usage: federation_bench [--quick]
 // GCC 12 needs <utility> before Asio's awaitable.hpp (see ARCHITECTURE.md).
 #include <utility>
 
-#include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -104,8 +105,8 @@ class BenchRounds final : public analysis::Analysis {
   }
   Result<analysis::CombineOutcome> Combine(const analysis::AnalysisSpec& spec, int round,
                                            const analysis::RoundInput&,
-                                           const std::vector<double>& sum,
-                                           const std::vector<json>&, json&) const override {
+                                           const std::vector<double>& sum, const std::vector<json>&,
+                                           json&) const override {
     analysis::CombineOutcome out;
     if (round + 1 < static_cast<const BenchRoundsSpec&>(spec).rounds) {
       out.next = analysis::RoundInput{};
@@ -202,7 +203,6 @@ int64_t ProcStatusKb(pid_t pid, const char* key) {
   }
   return -1;
 }
-
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -304,9 +304,13 @@ Result<PollStats> MeasureLongPolls(int n_nodes, int studies) {
   std::string binary = PASSERELLE_BINARY;
   std::string config = (dir.path() / "hub.toml").string();
   std::string log_path = (dir.path() / "hub.log").string();
-  std::vector<char*> argv = {binary.data(), const_cast<char*>("--log-level"),
-                             const_cast<char*>("warn"), const_cast<char*>("hub"),
-                             const_cast<char*>("--config"), config.data(), nullptr};
+  std::vector<char*> argv = {binary.data(),
+                             const_cast<char*>("--log-level"),
+                             const_cast<char*>("warn"),
+                             const_cast<char*>("hub"),
+                             const_cast<char*>("--config"),
+                             config.data(),
+                             nullptr};
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 2, log_path.c_str(), O_WRONLY | O_CREAT, 0644);
@@ -343,8 +347,8 @@ Result<PollStats> MeasureLongPolls(int n_nodes, int studies) {
     contexts.push_back(std::make_unique<asio::ssl::context>(tls->NewReference()));
     asio::co_spawn(
         ioc,
-        SimulatedNode(ioc, *contexts.back(), static_cast<uint16_t>(std::stoi(port)), names[i],
-                      stop, [&](Clock::time_point t) {
+        SimulatedNode(ioc, *contexts.back(), static_cast<uint16_t>(std::stoi(port)), names[i], stop,
+                      [&](Clock::time_point t) {
                         std::lock_guard<std::mutex> lock(mu);
                         recv_times.push_back(t);
                       }),
@@ -354,9 +358,8 @@ Result<PollStats> MeasureLongPolls(int n_nodes, int studies) {
   auto ctls = crypto::TlsContext::Client({ca.cert_pem, "", ""});
   ASSIGN_OR_RETURN(auto researcher, net::HttpsClient::Create({.base_url = url}, *ctls));
   net::Headers auth = {{"Authorization", "Bearer " + token}};
-  const json study = {{"name", "poll"},
-                      {"dataset", "t"},
-                      {"analyses", {{{"id", "n"}, {"type", "count"}}}}};
+  const json study = {
+      {"name", "poll"}, {"dataset", "t"}, {"analyses", {{{"id", "n"}, {"type", "count"}}}}};
   PollStats stats;
   std::vector<double> dispatch;
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -403,9 +406,10 @@ int Main(int argc, char** argv) {
   const int poll_studies = quick ? 3 : 10;
 
   double base = BaselineMedianMs(baseline_n);
-  std::printf("baseline: plain HTTPS request round trip on loopback (TLS 1.3, keep-alive): "
-              "median %.3f ms over %d requests\n",
-              base, baseline_n);
+  std::printf(
+      "baseline: plain HTTPS request round trip on loopback (TLS 1.3, keep-alive): "
+      "median %.3f ms over %d requests\n",
+      base, baseline_n);
 
   auto registry = analysis::MakeBuiltinRegistry();
   if (!registry->Register(std::make_unique<BenchRounds>()).ok()) return 1;
@@ -435,11 +439,10 @@ int Main(int argc, char** argv) {
       "%d-node study; hub RSS %.1f MB, peak %.1f MB (target < 200 MB: %s)\n",
       pollers, p->p50_ms, p->p99_ms, p->max_ms, p->samples, poll_studies,
       p->p99_ms < 50 ? "met" : "NOT met", p->hub_cpu_ms_per_study, pollers, p->rss_kb / 1024.0,
-      p->hwm_kb / 1024.0,
-      p->hwm_kb < 200 * 1024 ? "met" : "NOT met");
+      p->hwm_kb / 1024.0, p->hwm_kb < 200 * 1024 ? "met" : "NOT met");
   ok &= p->p99_ms < 50 && p->hwm_kb < 200 * 1024;
-  std::printf("p99 dispatch / baseline request: %.1fx\nall targets met: %s\n",
-              p->p99_ms / base, ok ? "yes" : "no");
+  std::printf("p99 dispatch / baseline request: %.1fx\nall targets met: %s\n", p->p99_ms / base,
+              ok ? "yes" : "no");
   return 0;
 }
 

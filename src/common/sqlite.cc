@@ -80,9 +80,9 @@ Statement& Statement::Bind(int index, double value) {
 }
 
 Statement& Statement::Bind(int index, std::string_view text) {
-  RecordBindError(sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
-                                      SQLITE_UTF8),
-                  index);
+  RecordBindError(
+      sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
+      index);
   return *this;
 }
 
@@ -172,15 +172,16 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const SqliteOptions& options) {
   if (rc != SQLITE_OK) {
     std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
     if (raw) sqlite3_close(raw);
-    return Status(CodeFor(rc), fmt::format("{}: cannot open SQLite database: {}", options.path, msg));
+    return Status(CodeFor(rc),
+                  fmt::format("{}: cannot open SQLite database: {}", options.path, msg));
   }
   std::unique_ptr<SqliteDb> db(new SqliteDb(raw, options.path));
   sqlite3_busy_timeout(raw, options.busy_timeout_ms);
   sqlite3_extended_result_codes(raw, 1);
   if (options.synchronous != "NORMAL" && options.synchronous != "FULL" &&
       options.synchronous != "OFF") {
-    return Status::InvalidArgument(
-        fmt::format("SQLite synchronous must be NORMAL, FULL or OFF (got {})", options.synchronous));
+    return Status::InvalidArgument(fmt::format(
+        "SQLite synchronous must be NORMAL, FULL or OFF (got {})", options.synchronous));
   }
   if (!options.read_only) {
     if (!memory) RETURN_IF_ERROR(db->Execute("PRAGMA journal_mode=WAL"));
@@ -229,10 +230,11 @@ Status SqliteDb::Execute(std::string_view sql) {
   if (rc != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
-    return Status(CodeFor(rc), fmt::format("{}: running `{}`: {}", path_,
-                                           sql.size() > 120 ? std::string(sql.substr(0, 120)) + "..."
-                                                            : std::string(sql),
-                                           msg));
+    return Status(
+        CodeFor(rc),
+        fmt::format("{}: running `{}`: {}", path_,
+                    sql.size() > 120 ? std::string(sql.substr(0, 120)) + "..." : std::string(sql),
+                    msg));
   }
   return Status::Ok();
 }
@@ -261,8 +263,8 @@ Result<int> SqliteDb::SchemaVersion() {
 Status SqliteDb::Migrate(std::span<const SqliteMigration> migrations) {
   for (size_t i = 0; i < migrations.size(); ++i) {
     if (migrations[i].version != static_cast<int>(i) + 1) {
-      return Status::Internal(fmt::format("migration {} has version {}, expected {}", i,
-                                          migrations[i].version, i + 1));
+      return Status::Internal(
+          fmt::format("migration {} has version {}, expected {}", i, migrations[i].version, i + 1));
     }
   }
   ASSIGN_OR_RETURN(int current, SchemaVersion());

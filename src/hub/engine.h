@@ -102,7 +102,11 @@ class StudyEngine {
  private:
   StudyEngine(SqliteDb& db, const analysis::Registry& registry, Clock& clock, RandomSource& random,
               EngineOptions options)
-      : db_(db), registry_(registry), clock_(clock), random_(random), options_(std::move(options)) {}
+      : db_(db),
+        registry_(registry),
+        clock_(clock),
+        random_(random),
+        options_(std::move(options)) {}
 
   struct AnalysisRow {
     std::string id;

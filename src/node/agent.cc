@@ -84,9 +84,9 @@ Result<std::unique_ptr<NodeAgent>> NodeAgent::Create(const NodeOptions& options,
   if (!data) return Status::InvalidArgument("the node agent needs a data provider");
   ASSIGN_OR_RETURN(crypto::CertificateInfo info, crypto::ReadCertificateInfo(options.tls.cert_pem));
   if (info.subject_cn != options.node_id) {
-    return Status::InvalidArgument(fmt::format(
-        "node id \"{}\" does not match the certificate, which was issued to \"{}\"",
-        options.node_id, info.subject_cn));
+    return Status::InvalidArgument(
+        fmt::format("node id \"{}\" does not match the certificate, which was issued to \"{}\"",
+                    options.node_id, info.subject_cn));
   }
   if (options.failpoint != "" && options.failpoint != "exit_before_post" &&
       options.failpoint != "exit_after_post") {
@@ -130,8 +130,8 @@ Status NodeAgent::PostUntilDone(const Journal::Entry& entry) {
                            {{"Idempotency-Key", entry.idempotency_key}});
     if (!r.ok()) {
       if (stopping()) break;
-      log::Warn("node {}: posting the result of {} failed ({}); retrying",
-                options_.node_id, entry.task_id, r.status().message());
+      log::Warn("node {}: posting the result of {} failed ({}); retrying", options_.node_id,
+                entry.task_id, r.status().message());
       Backoff();
       continue;
     }
@@ -142,8 +142,7 @@ Status NodeAgent::PostUntilDone(const Journal::Entry& entry) {
         std::_Exit(3);
       }
       log::Info("node {}: result of {} accepted by the hub{}", options_.node_id, entry.task_id,
-                r->body.find("\"duplicate\":true") != std::string::npos ? " (already had it)"
-                                                                        : "");
+                r->body.find("\"duplicate\":true") != std::string::npos ? " (already had it)" : "");
       return journal_->MarkFinal(entry.task_id, "posted");
     }
     if (r->status >= 400 && r->status < 500 && r->status != 429 && r->status != 408) {
@@ -188,8 +187,8 @@ Status NodeAgent::HandleTask(const std::string& body) {
   } else {
     log::Info("node {}: running task {} ({} analysis step(s))", options_.node_id, task->task_id,
               task->steps.size());
-    protocol::TaskResult result = ExecuteTask(*task, *data_, options_.policy, options_.node_id,
-                                              registry_);
+    protocol::TaskResult result =
+        ExecuteTask(*task, *data_, options_.policy, options_.node_id, registry_);
     std::array<uint8_t, 16> key{};
     random_.Fill(key);
     entry.task_id = task->task_id;

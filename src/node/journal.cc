@@ -40,8 +40,7 @@ Result<std::optional<Journal::Entry>> Journal::Find(const std::string& task_id) 
 }
 
 Status Journal::RecordComputed(const std::string& task_id, const std::string& study_id, int round,
-                               const std::string& idempotency_key,
-                               const std::string& result_json) {
+                               const std::string& idempotency_key, const std::string& result_json) {
   ASSIGN_OR_RETURN(Statement st, db_->Prepare("INSERT INTO journal VALUES (?, ?, ?, 'computed', "
                                               "?, ?, ?, ?)"));
   int64_t now = clock_.NowMicros();
