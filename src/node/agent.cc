@@ -150,6 +150,7 @@ Status NodeAgent::PostUntilDone(const Journal::Entry& entry) {
       Status why = protocol::StatusFromErrorBody(r->status, r->body);
       log::Warn("node {}: the hub declined the result of {}: {}", options_.node_id, entry.task_id,
                 why.message());
+      if (r->status != 409) DeclareFailure(entry, why);
       return journal_->MarkFinal(entry.task_id, "rejected");
     }
     log::Warn("node {}: the hub answered HTTP {} to the result of {}; retrying", options_.node_id,
@@ -157,6 +158,27 @@ Status NodeAgent::PostUntilDone(const Journal::Entry& entry) {
     Backoff();
   }
   return Status::Ok();
+}
+
+void NodeAgent::DeclareFailure(const Journal::Entry& entry, const Status& why) {
+  // The hub refused the result itself (it is invalid for the task): tell it, once and without
+  // shares, so that the study fails now with this node's reason instead of at its deadline.
+  auto parsed =
+      protocol::TaskResult::FromJson(nlohmann::json::parse(entry.result_json, nullptr, false));
+  if (!parsed.ok()) return;
+  protocol::TaskResult failure = std::move(parsed).value();
+  failure.status = protocol::ResultStatus::kError;
+  failure.shares.clear();
+  failure.rule.clear();
+  failure.message = "the hub declined this node's result: " + why.message();
+  if (failure.message.size() > 3000) failure.message.resize(3000);
+  auto r = client_->Send("POST", fmt::format("/v1/tasks/{}/result", net::UrlEncode(entry.task_id)),
+                         failure.ToJson().dump(),
+                         {{"Idempotency-Key", entry.idempotency_key + "-failure"}});
+  if (!r.ok() || !r->ok()) {
+    log::Warn("node {}: could not report the failure of {} to the hub", options_.node_id,
+              entry.task_id);
+  }
 }
 
 Status NodeAgent::HandleTask(const std::string& body) {
@@ -178,6 +200,13 @@ Status NodeAgent::HandleTask(const std::string& body) {
   }
   ASSIGN_OR_RETURN(auto existing, journal_->Find(task->task_id));
   Journal::Entry entry;
+  if (existing && existing->state == "rejected") {
+    // The hub declined this result before and still hands the task out: do not loop on it.
+    log::Warn("node {}: task {} was declined by the hub before; waiting", options_.node_id,
+              task->task_id);
+    Backoff();
+    return Status::Ok();
+  }
   if (existing) {
     // Computed before (we restarted, or the hub handed the task out again): same result, same
     // key, never a second computation.
