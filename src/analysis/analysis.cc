@@ -57,8 +57,8 @@ Result<std::unique_ptr<AnalysisSpec>> Registry::ParseSpec(const nlohmann::json& 
   if (!a) {
     std::string known;
     for (const auto& t : Types()) known += (known.empty() ? "" : ", ") + t;
-    return Status::InvalidArgument(fmt::format("{}.type: unknown analysis \"{}\" (known: {})",
-                                               path, type.size() > 64 ? type.substr(0, 64) : type,
+    return Status::InvalidArgument(fmt::format("{}.type: unknown analysis \"{}\" (known: {})", path,
+                                               type.size() > 64 ? type.substr(0, 64) : type,
                                                known));
   }
   return a->ParseSpec(j, path);
@@ -84,8 +84,9 @@ Result<NodeShare> ComputeShare(const Analysis& analysis, AnalysisTable& data,
   RETURN_IF_ERROR(analysis.Disclose(spec, round, input, thresholds, share));
   ASSIGN_OR_RETURN(size_t expected, analysis.ShareLength(spec, round, input));
   if (share.values.size() != expected) {
-    return Status::Internal(fmt::format("analysis {} ({}) round {}: share of {} values, expected {}",
-                                        spec.id, spec.type, round, share.values.size(), expected));
+    return Status::Internal(
+        fmt::format("analysis {} ({}) round {}: share of {} values, expected {}", spec.id,
+                    spec.type, round, share.values.size(), expected));
   }
   return share;
 }

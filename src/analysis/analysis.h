@@ -63,7 +63,7 @@ struct RoundInput {
 
 // A node's contribution to one round of one analysis.
 struct NodeShare {
-  std::vector<double> values;                       // this node's share of the sum
+  std::vector<double> values;                      // this node's share of the sum
   nlohmann::json meta = nlohmann::json::object();  // non-summed, non-disclosive metadata
 };
 

@@ -39,7 +39,8 @@ std::optional<std::string> MemoryTable::LevelText(const Column& c, size_t i) {
   if (const auto* num = std::get_if<NumericColumn>(&c)) {
     if (!(*num)[i]) return std::nullopt;
     double v = *(*num)[i];
-    if (v == std::floor(v) && std::fabs(v) < 1e15) return fmt::format("{}", static_cast<int64_t>(v));
+    if (v == std::floor(v) && std::fabs(v) < 1e15)
+      return fmt::format("{}", static_cast<int64_t>(v));
     return fmt::format("{}", v);
   }
   return std::get<TextColumn>(c)[i];
@@ -57,7 +58,8 @@ Result<std::vector<VariableInfo>> MemoryTable::Variables() {
   return out;
 }
 
-Result<std::vector<Moments>> MemoryTable::NumericMoments(const std::vector<std::string>& variables) {
+Result<std::vector<Moments>> MemoryTable::NumericMoments(
+    const std::vector<std::string>& variables) {
   std::vector<Moments> out;
   for (const auto& name : variables) {
     ASSIGN_OR_RETURN(const Column* c, Find(name));

@@ -74,12 +74,12 @@ int64_t CountFromSum(double v) { return static_cast<int64_t>(std::llround(v)); }
 
 Status ValidateVariableName(std::string_view name, std::string_view path) {
   if (name.empty() || name.size() > 128) {
-    return Status::InvalidArgument(fmt::format("{}: a variable name has 1 to 128 characters", path));
+    return Status::InvalidArgument(
+        fmt::format("{}: a variable name has 1 to 128 characters", path));
   }
   for (unsigned char c : name) {
     if (c < 0x20 || c == 0x7f) {
-      return Status::InvalidArgument(
-          fmt::format("{}: control character in variable name", path));
+      return Status::InvalidArgument(fmt::format("{}: control character in variable name", path));
     }
   }
   return Status::Ok();

@@ -53,8 +53,8 @@ class SummaryAnalysis final : public Analysis {
       RETURN_IF_ERROR(
           ValidateVariableName(spec->variables[i], fmt::format("{}.variables[{}]", path, i)));
       if (!seen.insert(spec->variables[i]).second) {
-        return Status::InvalidArgument(fmt::format("{}.variables[{}]: \"{}\" is listed twice",
-                                                   path, i, spec->variables[i]));
+        return Status::InvalidArgument(
+            fmt::format("{}.variables[{}]: \"{}\" is listed twice", path, i, spec->variables[i]));
       }
     }
     return std::unique_ptr<AnalysisSpec>(std::move(spec));

@@ -81,8 +81,9 @@ std::vector<std::string> OrderLevels(std::set<std::string> levels) {
     value[l] = v;
   }
   if (numeric) {
-    std::stable_sort(out.begin(), out.end(),
-                     [&](const std::string& a, const std::string& b) { return value[a] < value[b]; });
+    std::stable_sort(out.begin(), out.end(), [&](const std::string& a, const std::string& b) {
+      return value[a] < value[b];
+    });
   }
   return out;
 }
@@ -90,9 +91,8 @@ std::vector<std::string> OrderLevels(std::set<std::string> levels) {
 Result<std::vector<std::string>> LevelsParam(const json& params, std::string_view key) {
   auto it = params.find(key);
   if (it == params.end() || !it->is_array() || it->size() > kMaxLevels) {
-    return Status::InvalidArgument(
-        fmt::format("table: round input \"{}\" must be an array of at most {} levels", key,
-                    kMaxLevels));
+    return Status::InvalidArgument(fmt::format(
+        "table: round input \"{}\" must be an array of at most {} levels", key, kMaxLevels));
   }
   std::vector<std::string> out;
   for (const auto& e : *it) {
@@ -112,7 +112,8 @@ Status ValidateLevels(const std::vector<std::string>& levels, std::string_view p
       return Status::InvalidArgument(fmt::format("{}[{}]: level too long", path, i));
     }
     if (!seen.insert(levels[i]).second) {
-      return Status::InvalidArgument(fmt::format("{}[{}]: \"{}\" listed twice", path, i, levels[i]));
+      return Status::InvalidArgument(
+          fmt::format("{}[{}]: \"{}\" listed twice", path, i, levels[i]));
     }
   }
   return Status::Ok();
@@ -305,9 +306,9 @@ class TableAnalysis final : public Analysis {
           !spec.two_way() ? std::vector<std::string>{""}
                           : (spec.col_levels ? *spec.col_levels : OrderLevels(std::move(cols)));
       if (row_levels.size() > kMaxLevels || col_levels.size() > kMaxLevels) {
-        return Status::OutOfRange(fmt::format(
-            "table {}: more than {} levels over all nodes; not a categorical variable?", spec.id,
-            kMaxLevels));
+        return Status::OutOfRange(
+            fmt::format("table {}: more than {} levels over all nodes; not a categorical variable?",
+                        spec.id, kMaxLevels));
       }
       state = {{"rows", row_levels}, {"cols", col_levels}};
       out.next = RoundInput{CountsParams(row_levels, col_levels), {}};

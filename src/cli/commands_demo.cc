@@ -102,8 +102,9 @@ Status RunDemo(const DemoArgs& a, const CliContext& ctx) {
 
   json study = json::parse(kDemoStudy);
   RETURN_IF_ERROR(WriteFileAtomic(out / "study.json", study.dump(2) + "\n"));
-  Progress(ctx, "starting a federation on loopback: a hub and the nodes fr and qc (TLS 1.3, "
-                "mutual authentication, ephemeral PKI)");
+  Progress(ctx,
+           "starting a federation on loopback: a hub and the nodes fr and qc (TLS 1.3, "
+           "mutual authentication, ephemeral PKI)");
   if (!log::Enabled(log::Level::kDebug)) log::Init({.level = log::Level::kWarn});
   sandbox::FederationOptions opts;
   opts.work_dir = out / "federation";
@@ -139,8 +140,7 @@ Status RunDemo(const DemoArgs& a, const CliContext& ctx) {
       "Next: passerelle sandbox --study %s/study.json --node fr=%s/fr.duckdb --node "
       "qc=%s/qc.duckdb\n",
       static_cast<long long>(opts.policy.min_cell), static_cast<long long>(opts.policy.min_rows),
-      fed_s, rounds.c_str(), total_s, a.out.c_str(), a.out.c_str(), a.out.c_str(),
-      a.out.c_str());
+      fed_s, rounds.c_str(), total_s, a.out.c_str(), a.out.c_str(), a.out.c_str(), a.out.c_str());
   return Status::Ok();
 }
 

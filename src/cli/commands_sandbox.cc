@@ -52,10 +52,10 @@ Status RunSandboxCommand(const SandboxArgs& a) {
   opts.task_timeout = std::chrono::milliseconds(static_cast<int64_t>(a.task_timeout_s * 1000));
   // The hub's and nodes' progress lines are for operators; a rehearsal shows only warnings.
   if (!log::Enabled(log::Level::kDebug)) log::Init({.level = log::Level::kWarn});
-  ASSIGN_OR_RETURN(nlohmann::json result,
-                   sandbox::RunSandbox(*study, std::move(nodes), opts,
-                                       std::chrono::milliseconds(
-                                           static_cast<int64_t>(a.timeout_s * 1000))));
+  ASSIGN_OR_RETURN(
+      nlohmann::json result,
+      sandbox::RunSandbox(*study, std::move(nodes), opts,
+                          std::chrono::milliseconds(static_cast<int64_t>(a.timeout_s * 1000))));
   std::printf("%s\n", result.dump(2).c_str());
   return Status::Ok();
 }

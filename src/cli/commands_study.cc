@@ -63,17 +63,17 @@ Result<json> WaitFor(Session& s, const std::string& id, double timeout_s, const 
                         std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
   int64_t last_round = -1;
   for (;;) {
-    double left = std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
+    double left =
+        std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
     if (left <= 0) {
       return Status::DeadlineExceeded(
           fmt::format("study {} still running after {} s", id, timeout_s));
     }
     double wait = std::min(left, 20.0);
-    ASSIGN_OR_RETURN(std::string body,
-                     s.client->Call("GET", fmt::format("/v1/studies/{}?wait={:.3f}", id, wait), {},
-                                    s.auth,
-                                    std::chrono::milliseconds(static_cast<int64_t>(wait * 1000) +
-                                                              10'000)));
+    ASSIGN_OR_RETURN(
+        std::string body,
+        s.client->Call("GET", fmt::format("/v1/studies/{}?wait={:.3f}", id, wait), {}, s.auth,
+                       std::chrono::milliseconds(static_cast<int64_t>(wait * 1000) + 10'000)));
     json st = json::parse(body, nullptr, false);
     if (!st.is_object()) return Status::Internal("the hub sent a malformed status");
     int64_t round = st.value("round", int64_t{0});
@@ -86,8 +86,8 @@ Result<json> WaitFor(Session& s, const std::string& id, double timeout_s, const 
 }
 
 Status PrintResult(Session& s, const std::string& id, const std::string& format) {
-  ASSIGN_OR_RETURN(std::string body, s.client->Call("GET", "/v1/studies/" + id + "/result", {},
-                                                    s.auth));
+  ASSIGN_OR_RETURN(std::string body,
+                   s.client->Call("GET", "/v1/studies/" + id + "/result", {}, s.auth));
   json result = json::parse(body, nullptr, false);
   if (format == "csv") {
     std::printf("%s", sandbox::ResultToCsv(result).c_str());
@@ -150,8 +150,8 @@ void RegisterStudyCommands(CLI::App& app, CliContext& ctx) {
     ctx.status = [&]() -> Status {
       RETURN_IF_ERROR(CheckId(args->id));
       ASSIGN_OR_RETURN(Session s, Connect(*args));
-      ASSIGN_OR_RETURN(std::string body, s.client->Call("GET", "/v1/studies/" + args->id, {},
-                                                        s.auth));
+      ASSIGN_OR_RETURN(std::string body,
+                       s.client->Call("GET", "/v1/studies/" + args->id, {}, s.auth));
       std::printf("%s\n", json::parse(body).dump(2).c_str());
       return Status::Ok();
     }();

@@ -40,9 +40,19 @@ Statement::Statement(Statement&& other) noexcept
   other.stmt_ = nullptr;
 }
 
+void Statement::Release() {
+  if (!stmt_) return;
+  if (db_) {
+    db_->ReturnToCache(stmt_);
+  } else {
+    sqlite3_finalize(stmt_);
+  }
+  stmt_ = nullptr;
+}
+
 Statement& Statement::operator=(Statement&& other) noexcept {
   if (this != &other) {
-    if (stmt_) sqlite3_finalize(stmt_);
+    Release();
     db_ = other.db_;
     stmt_ = other.stmt_;
     bind_error_ = std::move(other.bind_error_);
@@ -51,9 +61,7 @@ Statement& Statement::operator=(Statement&& other) noexcept {
   return *this;
 }
 
-Statement::~Statement() {
-  if (stmt_) sqlite3_finalize(stmt_);
-}
+Statement::~Statement() { Release(); }
 
 void Statement::RecordBindError(int rc, int index) {
   if (rc != SQLITE_OK && bind_error_.ok()) {
@@ -72,9 +80,9 @@ Statement& Statement::Bind(int index, double value) {
 }
 
 Statement& Statement::Bind(int index, std::string_view text) {
-  RecordBindError(sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
-                                      SQLITE_UTF8),
-                  index);
+  RecordBindError(
+      sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
+      index);
   return *this;
 }
 
@@ -164,15 +172,16 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const SqliteOptions& options) {
   if (rc != SQLITE_OK) {
     std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
     if (raw) sqlite3_close(raw);
-    return Status(CodeFor(rc), fmt::format("{}: cannot open SQLite database: {}", options.path, msg));
+    return Status(CodeFor(rc),
+                  fmt::format("{}: cannot open SQLite database: {}", options.path, msg));
   }
   std::unique_ptr<SqliteDb> db(new SqliteDb(raw, options.path));
   sqlite3_busy_timeout(raw, options.busy_timeout_ms);
   sqlite3_extended_result_codes(raw, 1);
   if (options.synchronous != "NORMAL" && options.synchronous != "FULL" &&
       options.synchronous != "OFF") {
-    return Status::InvalidArgument(
-        fmt::format("SQLite synchronous must be NORMAL, FULL or OFF (got {})", options.synchronous));
+    return Status::InvalidArgument(fmt::format(
+        "SQLite synchronous must be NORMAL, FULL or OFF (got {})", options.synchronous));
   }
   if (!options.read_only) {
     if (!memory) RETURN_IF_ERROR(db->Execute("PRAGMA journal_mode=WAL"));
@@ -183,7 +192,30 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const SqliteOptions& options) {
 }
 
 SqliteDb::~SqliteDb() {
+  for (auto& [sql, list] : cache_) {
+    for (sqlite3_stmt* st : list) sqlite3_finalize(st);
+  }
   if (db_) sqlite3_close_v2(db_);
+}
+
+void SqliteDb::ReturnToCache(sqlite3_stmt* stmt) {
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  const char* text = sqlite3_sql(stmt);
+  std::string_view sql = text ? std::string_view(text) : std::string_view();
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    if (cache_.size() >= kStatementCacheTexts || sql.empty()) {
+      sqlite3_finalize(stmt);
+      return;
+    }
+    it = cache_.emplace(std::string(sql), std::vector<sqlite3_stmt*>()).first;
+  }
+  if (it->second.size() >= 4) {
+    sqlite3_finalize(stmt);
+    return;
+  }
+  it->second.push_back(stmt);
 }
 
 Status SqliteDb::ErrorStatus(std::string_view what, int rc) const {
@@ -198,15 +230,21 @@ Status SqliteDb::Execute(std::string_view sql) {
   if (rc != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
-    return Status(CodeFor(rc), fmt::format("{}: running `{}`: {}", path_,
-                                           sql.size() > 120 ? std::string(sql.substr(0, 120)) + "..."
-                                                            : std::string(sql),
-                                           msg));
+    return Status(
+        CodeFor(rc),
+        fmt::format("{}: running `{}`: {}", path_,
+                    sql.size() > 120 ? std::string(sql.substr(0, 120)) + "..." : std::string(sql),
+                    msg));
   }
   return Status::Ok();
 }
 
 Result<Statement> SqliteDb::Prepare(std::string_view sql) {
+  if (auto it = cache_.find(sql); it != cache_.end() && !it->second.empty()) {
+    sqlite3_stmt* reused = it->second.back();
+    it->second.pop_back();
+    return Statement(this, reused);
+  }
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                               SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
@@ -225,8 +263,8 @@ Result<int> SqliteDb::SchemaVersion() {
 Status SqliteDb::Migrate(std::span<const SqliteMigration> migrations) {
   for (size_t i = 0; i < migrations.size(); ++i) {
     if (migrations[i].version != static_cast<int>(i) + 1) {
-      return Status::Internal(fmt::format("migration {} has version {}, expected {}", i,
-                                          migrations[i].version, i + 1));
+      return Status::Internal(
+          fmt::format("migration {} has version {}, expected {}", i, migrations[i].version, i + 1));
     }
   }
   ASSIGN_OR_RETURN(int current, SchemaVersion());

@@ -8,7 +8,9 @@
 //   transaction; the applied version is kept in `PRAGMA user_version`. A database newer than the
 //   code (a version above the last migration) is refused rather than silently misread.
 // - Statement is a prepared statement with typed binds (1-based, as SQLite) and column reads
-//   (0-based, as SQLite); Step() says whether a row is available.
+//   (0-based, as SQLite); Step() says whether a row is available. Prepare() keeps a small cache
+//   of compiled statements per SQL text: a Statement that goes away is reset and returned to the
+//   cache, so hot paths (the hub's per-result updates) do not re-parse their SQL.
 // - SqliteTransaction rolls back on destruction unless committed (BEGIN IMMEDIATE: the write lock
 //   is taken at the start, so a transaction never fails half-way with SQLITE_BUSY).
 //
@@ -18,6 +20,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -67,7 +70,9 @@ class Statement {
   Statement& Bind(int index, int value) { return Bind(index, static_cast<int64_t>(value)); }
   Statement& Bind(int index, double value);
   Statement& Bind(int index, std::string_view text);
-  Statement& Bind(int index, const std::string& text) { return Bind(index, std::string_view(text)); }
+  Statement& Bind(int index, const std::string& text) {
+    return Bind(index, std::string_view(text));
+  }
   Statement& Bind(int index, const char* text) { return Bind(index, std::string_view(text)); }
   Statement& BindBlob(int index, std::span<const uint8_t> bytes);
   Statement& BindNull(int index);
@@ -98,6 +103,7 @@ class Statement {
   friend class SqliteDb;
   Statement(SqliteDb* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
   void RecordBindError(int rc, int index);
+  void Release();
   SqliteDb* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
   Status bind_error_;
@@ -126,10 +132,17 @@ class SqliteDb {
   // "path: what: sqlite message" for the last error on this connection.
   Status ErrorStatus(std::string_view what, int rc) const;
 
+  // Distinct SQL texts whose compiled statements are kept for reuse.
+  static constexpr size_t kStatementCacheTexts = 64;
+
  private:
+  friend class Statement;
   SqliteDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  // Takes back a finished statement; finalizes it when the cache is full.
+  void ReturnToCache(sqlite3_stmt* stmt);
   sqlite3* db_;
   std::string path_;
+  std::map<std::string, std::vector<sqlite3_stmt*>, std::less<>> cache_;  // idle statements
 };
 
 // Rolls back on destruction unless committed.

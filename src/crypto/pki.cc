@@ -144,9 +144,11 @@ Result<X509Ptr> NewCert(EVP_PKEY* key, std::string_view cn, int days, RandomSour
   X509_NAME* name = X509_get_subject_name(cert.get());
   std::string cn_s(cn);
   if (!X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
-                                  reinterpret_cast<const unsigned char*>("Passerelle"), -1, -1, 0) ||
+                                  reinterpret_cast<const unsigned char*>("Passerelle"), -1, -1,
+                                  0) ||
       !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                                  reinterpret_cast<const unsigned char*>(cn_s.c_str()), -1, -1, 0)) {
+                                  reinterpret_cast<const unsigned char*>(cn_s.c_str()), -1, -1,
+                                  0)) {
     return SslError("setting the subject name");
   }
   return cert;
@@ -199,8 +201,10 @@ Result<KeyAndCert> CreateCa(const CaOptions& options, RandomSource& random) {
   ASSIGN_OR_RETURN(PKeyPtr key, NewKey());
   ASSIGN_OR_RETURN(X509Ptr cert, NewCert(key.get(), options.name, options.valid_days, random));
   X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get()));
-  RETURN_IF_ERROR(AddExtension(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE,pathlen:0"));
-  RETURN_IF_ERROR(AddExtension(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign"));
+  RETURN_IF_ERROR(
+      AddExtension(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE,pathlen:0"));
+  RETURN_IF_ERROR(
+      AddExtension(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign"));
   RETURN_IF_ERROR(AddExtension(cert.get(), cert.get(), NID_subject_key_identifier, "hash"));
   if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) return SslError("signing the CA");
   KeyAndCert out;
@@ -292,7 +296,8 @@ Status WritePrivateFile(const std::filesystem::path& path, std::string_view cont
   tmp += ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return Status::IoError(fmt::format("{}: cannot create: {}", tmp.string(), std::strerror(errno)));
+    return Status::IoError(
+        fmt::format("{}: cannot create: {}", tmp.string(), std::strerror(errno)));
   }
   size_t off = 0;
   while (off < contents.size()) {
@@ -317,8 +322,10 @@ Status WritePrivateFile(const std::filesystem::path& path, std::string_view cont
 Status InitCaDir(const std::filesystem::path& dir, const CaOptions& options, bool overwrite) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) return Status::IoError(fmt::format("{}: cannot create folder: {}", dir.string(), ec.message()));
-  if (!overwrite && (std::filesystem::exists(dir / "ca.key") || std::filesystem::exists(dir / "ca.crt"))) {
+  if (ec)
+    return Status::IoError(fmt::format("{}: cannot create folder: {}", dir.string(), ec.message()));
+  if (!overwrite &&
+      (std::filesystem::exists(dir / "ca.key") || std::filesystem::exists(dir / "ca.crt"))) {
     return Status::AlreadyExists(fmt::format(
         "{}: a CA already exists there (ca.key/ca.crt); refusing to replace it", dir.string()));
   }
@@ -335,8 +342,7 @@ Result<KeyAndCert> LoadCaDir(const std::filesystem::path& dir) {
 }
 
 Result<IssuedFiles> IssueToDir(const std::filesystem::path& dir, CertRole role,
-                               std::string_view name, const IssueOptions& options,
-                               bool overwrite) {
+                               std::string_view name, const IssueOptions& options, bool overwrite) {
   if (name == "ca") return Status::InvalidArgument("\"ca\" is reserved for the CA's own files");
   ASSIGN_OR_RETURN(KeyAndCert ca, LoadCaDir(dir));
   IssuedFiles files{dir / (std::string(name) + ".key"), dir / (std::string(name) + ".crt")};

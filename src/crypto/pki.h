@@ -79,7 +79,8 @@ Result<CertificateInfo> ReadCertificateInfo(std::string_view cert_pem);
 Status CheckKeyMatchesCertificate(std::string_view key_pem, std::string_view cert_pem);
 
 // Files. InitCaDir refuses to overwrite an existing CA unless `overwrite`.
-Status InitCaDir(const std::filesystem::path& dir, const CaOptions& options, bool overwrite = false);
+Status InitCaDir(const std::filesystem::path& dir, const CaOptions& options,
+                 bool overwrite = false);
 Result<KeyAndCert> LoadCaDir(const std::filesystem::path& dir);
 struct IssuedFiles {
   std::filesystem::path key;

@@ -120,11 +120,13 @@ Result<std::unique_ptr<StudyEngine>> StudyEngine::Open(SqliteDb& db,
   ASSIGN_OR_RETURN(Statement st,
                    db.Prepare("UPDATE tasks SET deadline = ? WHERE state IN ('pending', "
                               "'dispatched')"));
-  st.Bind(1, clock.NowMicros() +
-                 std::chrono::duration_cast<std::chrono::microseconds>(e->options_.task_timeout)
-                     .count());
+  st.Bind(
+      1,
+      clock.NowMicros() +
+          std::chrono::duration_cast<std::chrono::microseconds>(e->options_.task_timeout).count());
   ASSIGN_OR_RETURN(int64_t resumed, st.Run());
-  if (resumed > 0) log::Info("hub: resuming {} unfinished task(s) from the state database", resumed);
+  if (resumed > 0)
+    log::Info("hub: resuming {} unfinished task(s) from the state database", resumed);
   return e;
 }
 
@@ -157,9 +159,9 @@ Result<std::string> StudyEngine::Submit(const json& study, const Principal& who)
   } else {
     for (size_t i = 0; i < nodes.size(); ++i) {
       if (!IsMember(nodes[i])) {
-        return Status::InvalidArgument(fmt::format(
-            "study.nodes[{}]: \"{}\" is not a node of this federation (nodes: {})", i, nodes[i],
-            fmt::join(options_.nodes, ", ")));
+        return Status::InvalidArgument(
+            fmt::format("study.nodes[{}]: \"{}\" is not a node of this federation (nodes: {})", i,
+                        nodes[i], fmt::join(options_.nodes, ", ")));
       }
     }
     std::sort(nodes.begin(), nodes.end());
@@ -262,9 +264,8 @@ Result<std::vector<StudyEngine::AnalysisRow>> StudyEngine::LoadAnalyses(
     json spec = json::parse(q.ColumnText(2), nullptr, false);
     auto parsed = registry_.ParseSpec(spec, r.id);
     if (!parsed.ok()) {
-      return Status::DataLoss(
-          fmt::format("hub state: analysis {} of study {}: {}", r.id, study_id,
-                      parsed.status().message()));
+      return Status::DataLoss(fmt::format("hub state: analysis {} of study {}: {}", r.id, study_id,
+                                          parsed.status().message()));
     }
     r.spec = std::move(parsed).value();
     r.round = static_cast<int>(q.ColumnInt(3));
@@ -291,15 +292,15 @@ Result<std::vector<std::string>> StudyEngine::StudyNodes(const std::string& stud
 
 // ---- Node side -------------------------------------------------------------------------------
 
-Result<std::optional<protocol::Task>> StudyEngine::NextTask(const std::string& node) {
+Result<std::optional<std::string>> StudyEngine::NextTaskPayload(const std::string& node) {
   ASSIGN_OR_RETURN(Statement q, db_.Prepare("SELECT task_id, payload, state FROM tasks WHERE node "
                                             "= ? AND state IN ('pending', 'dispatched') ORDER BY "
                                             "created_at, task_id LIMIT 1"));
   q.Bind(1, node);
   ASSIGN_OR_RETURN(bool has, q.Step());
-  if (!has) return std::optional<protocol::Task>();
+  if (!has) return std::optional<std::string>();
   std::string task_id = q.ColumnText(0);
-  json payload = json::parse(q.ColumnText(1), nullptr, false);
+  std::string payload = q.ColumnText(1);
   bool pending = q.ColumnText(2) == "pending";
   q.Reset();
   if (pending) {
@@ -308,15 +309,33 @@ Result<std::optional<protocol::Task>> StudyEngine::NextTask(const std::string& n
     up.Bind(1, clock_.NowMicros()).Bind(2, task_id);
     RETURN_IF_ERROR(up.Run().status());
   }
-  auto task = protocol::Task::FromJson(payload);
+  return std::optional<std::string>(std::move(payload));
+}
+
+Result<std::optional<protocol::Task>> StudyEngine::NextTask(const std::string& node) {
+  ASSIGN_OR_RETURN(auto payload, NextTaskPayload(node));
+  if (!payload) return std::optional<protocol::Task>();
+  auto task = protocol::Task::FromJson(json::parse(*payload, nullptr, false));
   if (!task.ok()) {
-    return Status::DataLoss(fmt::format("hub state: task {}: {}", task_id, task.status().message()));
+    return Status::DataLoss(
+        fmt::format("hub state: task for node {}: {}", node, task.status().message()));
   }
   return std::optional<protocol::Task>(std::move(task).value());
 }
 
-Result<AcceptOutcome> StudyEngine::AcceptResult(const std::string& node,
-                                                const std::string& task_id,
+Result<std::vector<std::optional<std::string>>> StudyEngine::NextTaskPayloads(
+    const std::vector<std::string>& nodes) {
+  std::vector<std::optional<std::string>> out;
+  ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(db_));
+  for (const auto& n : nodes) {
+    ASSIGN_OR_RETURN(auto p, NextTaskPayload(n));
+    out.push_back(std::move(p));
+  }
+  RETURN_IF_ERROR(tx.Commit());
+  return out;
+}
+
+Result<AcceptOutcome> StudyEngine::AcceptResult(const std::string& node, const std::string& task_id,
                                                 const std::string& idempotency_key,
                                                 const protocol::TaskResult& result) {
   if (idempotency_key.empty() || idempotency_key.size() > 200) {
@@ -341,13 +360,12 @@ Result<AcceptOutcome> StudyEngine::AcceptResult(const std::string& node,
   }
   if (state == "done" || state == "refused" || state == "failed") {
     if (stored_key == idempotency_key) return AcceptOutcome{.duplicate = true};
-    return Status::AlreadyExists(fmt::format(
-        "task {} already has a result (posted with another Idempotency-Key)", task_id));
+    return Status::AlreadyExists(
+        fmt::format("task {} already has a result (posted with another Idempotency-Key)", task_id));
   }
   if (state == "cancelled") {
-    return Status::FailedPrecondition(
-        fmt::format("study {} is no longer running; the result of task {} is not needed",
-                    study_id, task_id));
+    return Status::FailedPrecondition(fmt::format(
+        "study {} is no longer running; the result of task {} is not needed", study_id, task_id));
   }
   if (result.task_id != task_id || result.study_id != study_id || result.round != round ||
       result.node != node) {
@@ -370,9 +388,9 @@ Result<AcceptOutcome> StudyEngine::AcceptResult(const std::string& node,
             fmt::format("result.shares: no share for analysis \"{}\"", step.analysis_id));
       }
       if (share->round != step.round) {
-        return Status::InvalidArgument(fmt::format(
-            "result.shares: analysis \"{}\" is in round {}, not {}", step.analysis_id, step.round,
-            share->round));
+        return Status::InvalidArgument(
+            fmt::format("result.shares: analysis \"{}\" is in round {}, not {}", step.analysis_id,
+                        step.round, share->round));
       }
       ASSIGN_OR_RETURN(auto spec, registry_.ParseSpec(step.spec, step.analysis_id));
       const analysis::Analysis* a = registry_.Find(step.type);
@@ -500,7 +518,10 @@ Status StudyEngine::CompleteRound(const std::string& study_id, int round,
   ASSIGN_OR_RETURN(std::vector<std::string> nodes, StudyNodes(study_id));
 
   if (all_done) {
-    json result = {{"study", study_id}, {"name", name}, {"dataset", dataset}, {"nodes", nodes},
+    json result = {{"study", study_id},
+                   {"name", name},
+                   {"dataset", dataset},
+                   {"nodes", nodes},
                    {"rounds", round}};
     json analyses = json::object();
     json types = json::object();
@@ -570,11 +591,11 @@ Result<int> StudyEngine::CheckDeadlines() {
   for (;;) {
     ASSIGN_OR_RETURN(bool has, q.Step());
     if (!has) break;
-    overdue[q.ColumnText(0)].push_back(fmt::format(
-        "node {} did not answer within {} ({})", q.ColumnText(1),
-        DurationText(options_.task_timeout),
-        q.ColumnText(2) == "pending" ? "it never fetched its task"
-                                     : "it fetched its task but sent no result"));
+    overdue[q.ColumnText(0)].push_back(
+        fmt::format("node {} did not answer within {} ({})", q.ColumnText(1),
+                    DurationText(options_.task_timeout),
+                    q.ColumnText(2) == "pending" ? "it never fetched its task"
+                                                 : "it fetched its task but sent no result"));
   }
   q.Reset();
   if (overdue.empty()) return 0;
@@ -628,7 +649,8 @@ Result<json> StudyEngine::StudyStatus(const std::string& study_id) {
   for (;;) {
     ASSIGN_OR_RETURN(bool row, t.Step());
     if (!row) break;
-    nodes.push_back({{"node", t.ColumnText(0)}, {"task", t.ColumnText(1)}, {"state", t.ColumnText(2)}});
+    nodes.push_back(
+        {{"node", t.ColumnText(0)}, {"task", t.ColumnText(1)}, {"state", t.ColumnText(2)}});
   }
   s["nodes"] = std::move(nodes);
   ASSIGN_OR_RETURN(Statement r, db_.Prepare("SELECT round, started_at, completed_at FROM rounds "

@@ -85,6 +85,10 @@ class StudyEngine {
 
   // Node side. `node` is the authenticated node id.
   Result<std::optional<protocol::Task>> NextTask(const std::string& node);
+  // The same as the JSON text sent on the wire, for several nodes in one transaction (the hub
+  // wakes all parked polls of a new round at once).
+  Result<std::vector<std::optional<std::string>>> NextTaskPayloads(
+      const std::vector<std::string>& nodes);
   Result<AcceptOutcome> AcceptResult(const std::string& node, const std::string& task_id,
                                      const std::string& idempotency_key,
                                      const protocol::TaskResult& result);
@@ -98,7 +102,11 @@ class StudyEngine {
  private:
   StudyEngine(SqliteDb& db, const analysis::Registry& registry, Clock& clock, RandomSource& random,
               EngineOptions options)
-      : db_(db), registry_(registry), clock_(clock), random_(random), options_(std::move(options)) {}
+      : db_(db),
+        registry_(registry),
+        clock_(clock),
+        random_(random),
+        options_(std::move(options)) {}
 
   struct AnalysisRow {
     std::string id;
@@ -120,6 +128,7 @@ class StudyEngine {
                        std::vector<std::string>* notify_nodes);
   Status FailStudy(const std::string& study_id, const std::string& error);
   Result<std::vector<std::string>> StudyNodes(const std::string& study_id);
+  Result<std::optional<std::string>> NextTaskPayload(const std::string& node);
 
   SqliteDb& db_;
   const analysis::Registry& registry_;

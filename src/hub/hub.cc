@@ -18,16 +18,15 @@
 
 namespace passerelle::hub {
 
-using nlohmann::json;
 using net::HttpRequest;
 using net::HttpResponse;
 using net::PathParams;
 using net::Responder;
+using nlohmann::json;
 
 namespace {
 
-Result<std::chrono::milliseconds> ParseWait(const HttpRequest& req,
-                                            std::chrono::milliseconds max) {
+Result<std::chrono::milliseconds> ParseWait(const HttpRequest& req, std::chrono::milliseconds max) {
   auto it = req.query.find("wait");
   if (it == req.query.end()) return std::chrono::milliseconds(0);
   double seconds = 0;
@@ -59,12 +58,12 @@ struct Hub::Impl {
     uint64_t timer = 0;
     std::shared_ptr<Responder> responder;
   };
-  std::map<std::string, Waiter> task_waiters;                 // node -> its parked poll
+  std::map<std::string, Waiter> task_waiters;                // node -> its parked poll
   std::map<std::string, std::vector<Waiter>> study_waiters;  // study -> parked waits
   uint64_t next_waiter = 1;
 
-  Impl(const HubOptions& o, std::unique_ptr<Authenticator> a, const analysis::Registry& r,
-       Clock& c, RandomSource& rnd)
+  Impl(const HubOptions& o, std::unique_ptr<Authenticator> a, const analysis::Registry& r, Clock& c,
+       RandomSource& rnd)
       : options(o), auth(std::move(a)), registry(r), clock(c), random(rnd) {}
 
   protocol::JsonLimits Limits() const {
@@ -91,9 +90,8 @@ struct Hub::Impl {
           "federation CA");
     }
     if (!engine->IsMember(req.peer.cert_cn)) {
-      return Status::PermissionDenied(
-          fmt::format("node \"{}\" is not a member of this federation (hub.nodes)",
-                      req.peer.cert_cn));
+      return Status::PermissionDenied(fmt::format(
+          "node \"{}\" is not a member of this federation (hub.nodes)", req.peer.cert_cn));
     }
     return req.peer.cert_cn;
   }
@@ -157,9 +155,9 @@ struct Hub::Impl {
       if (!node.ok()) return r.Send(HttpResponse::Error(node.status()));
       auto wait = ParseWait(req, options.max_long_poll);
       if (!wait.ok()) return r.Send(HttpResponse::Error(wait.status()));
-      auto task = engine->NextTask(*node);
+      auto task = engine->NextTaskPayloads({*node});
       if (!task.ok()) return r.Send(HttpResponse::Error(task.status()));
-      if (*task) return SendJson(r, 200, (*task)->ToJson());
+      if ((*task)[0]) return r.Send(HttpResponse::Json(200, std::move(*(*task)[0])));
       if (wait->count() == 0) return r.Send(HttpResponse::Json(204, ""));
       ParkTaskPoll(*node, std::move(r), *wait);
     });
@@ -211,17 +209,25 @@ struct Hub::Impl {
   }
 
   void OnTasks(const std::vector<std::string>& nodes) {
+    std::vector<std::string> parked;
+    std::vector<Waiter> waiters;
     for (const auto& node : nodes) {
       auto it = task_waiters.find(node);
       if (it == task_waiters.end()) continue;
-      Waiter w = std::move(it->second);
+      parked.push_back(node);
+      waiters.push_back(std::move(it->second));
       task_waiters.erase(it);
+    }
+    if (parked.empty()) return;
+    // One transaction for the whole wake-up: a round of 200 nodes costs one commit, not 200.
+    auto tasks = engine->NextTaskPayloads(parked);
+    for (size_t i = 0; i < waiters.size(); ++i) {
+      Waiter& w = waiters[i];
       server->CancelTimer(w.timer);
-      auto task = engine->NextTask(node);
-      if (!task.ok()) {
-        w.responder->Send(HttpResponse::Error(task.status()));
-      } else if (*task) {
-        w.responder->Send(HttpResponse::Json(200, (*task)->ToJson().dump()));
+      if (!tasks.ok()) {
+        w.responder->Send(HttpResponse::Error(tasks.status()));
+      } else if ((*tasks)[i]) {
+        w.responder->Send(HttpResponse::Json(200, std::move(*(*tasks)[i])));
       } else {
         w.responder->Send(HttpResponse::Json(204, ""));
       }
@@ -281,8 +287,8 @@ Result<HubConfig> LoadHubConfig(const Config& config, const std::filesystem::pat
   ASSIGN_OR_RETURN(std::string listen, config.GetString("hub.listen", "127.0.0.1:8443"));
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos) {
-    return Status::InvalidArgument(
-        fmt::format("{}: hub.listen must be \"address:port\" (got \"{}\")", config.source(), listen));
+    return Status::InvalidArgument(fmt::format(
+        "{}: hub.listen must be \"address:port\" (got \"{}\")", config.source(), listen));
   }
   o.host = listen.substr(0, colon);
   if (!o.host.empty() && o.host.front() == '[' && o.host.back() == ']') {
@@ -291,8 +297,7 @@ Result<HubConfig> LoadHubConfig(const Config& config, const std::filesystem::pat
   int port = 0;
   std::string port_text = listen.substr(colon + 1);
   auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port < 0 ||
-      port > 65535) {
+  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port < 0 || port > 65535) {
     return Status::InvalidArgument(
         fmt::format("{}: hub.listen: bad port \"{}\"", config.source(), port_text));
   }
@@ -330,9 +335,9 @@ Result<HubConfig> LoadHubConfig(const Config& config, const std::filesystem::pat
     ASSIGN_OR_RETURN(std::string hash, config.GetString("auth.tokens." + subject, ""));
     hc.token_hashes[subject] = hash;
   }
-  auto unknown = config.UnknownKeys(
-      {"hub.listen", "hub.state", "hub.port_file", "hub.nodes", "hub.task_timeout_seconds",
-       "hub.long_poll_max_seconds", "hub.max_body_bytes", "tls.ca", "tls.cert", "tls.key"});
+  auto unknown = config.UnknownKeys({"hub.listen", "hub.state", "hub.port_file", "hub.nodes",
+                                     "hub.task_timeout_seconds", "hub.long_poll_max_seconds",
+                                     "hub.max_body_bytes", "tls.ca", "tls.cert", "tls.key"});
   for (const auto& k : unknown) {
     if (!StartsWith(k, "auth.tokens.")) {
       return Status::InvalidArgument(fmt::format("{}: unknown key \"{}\"", config.source(), k));
@@ -358,8 +363,8 @@ Result<std::unique_ptr<Hub>> Hub::Create(const HubOptions& options,
   eo.nodes = options.nodes;
   eo.task_timeout = options.task_timeout;
   ASSIGN_OR_RETURN(impl->engine, StudyEngine::Open(*impl->db, registry, clock, random, eo));
-  ASSIGN_OR_RETURN(auto tls, crypto::TlsContext::Server(options.tls,
-                                                        crypto::ClientCertMode::kOptional));
+  ASSIGN_OR_RETURN(auto tls,
+                   crypto::TlsContext::Server(options.tls, crypto::ClientCertMode::kOptional));
   net::ServerOptions so;
   so.host = options.host;
   so.port = options.port;

@@ -3,12 +3,12 @@
 
 #include "net/client.h"
 
+#include <fmt/format.h>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <fmt/format.h>
 
 #include <atomic>
 #include <cctype>
@@ -222,7 +222,8 @@ Result<std::string> HttpsClient::Call(std::string_view method, std::string_view 
   auto j = nlohmann::json::parse(r.body, nullptr, false);
   if (j.is_object() && j.contains("error") && j["error"].is_object()) {
     const auto& e = j["error"];
-    if (e.contains("message") && e["message"].is_string()) message = e["message"].get<std::string>();
+    if (e.contains("message") && e["message"].is_string())
+      message = e["message"].get<std::string>();
     if (e.contains("code") && e["code"].is_string()) {
       std::string name = e["code"].get<std::string>();
       for (int c = 1; c <= static_cast<int>(StatusCode::kInternal); ++c) {

@@ -133,8 +133,8 @@ std::string UrlEncode(std::string_view s) {
 Result<Url> ParseUrl(std::string_view url) {
   constexpr std::string_view kScheme = "https://";
   if (url.substr(0, kScheme.size()) != kScheme) {
-    return Status::InvalidArgument(
-        fmt::format("hub URL \"{}\" must start with https:// (the federation speaks TLS only)", url));
+    return Status::InvalidArgument(fmt::format(
+        "hub URL \"{}\" must start with https:// (the federation speaks TLS only)", url));
   }
   std::string_view rest = url.substr(kScheme.size());
   size_t slash = rest.find('/');

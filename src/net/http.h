@@ -24,9 +24,9 @@ struct PeerIdentity {
 };
 
 struct HttpRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // as sent: "/v1/tasks/next?wait=20"
-  std::string path;    // target without the query: "/v1/tasks/next"
+  std::string method;                          // "GET", "POST", ...
+  std::string target;                          // as sent: "/v1/tasks/next?wait=20"
+  std::string path;                            // target without the query: "/v1/tasks/next"
   std::map<std::string, std::string> query;    // decoded query parameters
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;

@@ -41,8 +41,10 @@ void Router::Dispatch(HttpRequest&& request, Responder responder) const {
     for (size_t i = 0; i < parts.size() && match; ++i) {
       const std::string& seg = route.segments[i];
       if (seg.size() >= 2 && seg.front() == '{' && seg.back() == '}') {
-        if (parts[i].empty() || parts[i].size() > 256) match = false;
-        else params[seg.substr(1, seg.size() - 2)] = std::string(parts[i]);
+        if (parts[i].empty() || parts[i].size() > 256)
+          match = false;
+        else
+          params[seg.substr(1, seg.size() - 2)] = std::string(parts[i]);
       } else {
         match = seg == parts[i];
       }
@@ -53,10 +55,11 @@ void Router::Dispatch(HttpRequest&& request, Responder responder) const {
     route.handler(std::move(request), params, std::move(responder));
     return;
   }
-  std::string shown = request.path.size() > 200 ? request.path.substr(0, 200) + "..." : request.path;
+  std::string shown =
+      request.path.size() > 200 ? request.path.substr(0, 200) + "..." : request.path;
   if (path_matched) {
-    auto r = HttpResponse::Error(
-        405, Status::InvalidArgument(fmt::format("{} is not allowed on {}", request.method, shown)));
+    auto r = HttpResponse::Error(405, Status::InvalidArgument(fmt::format("{} is not allowed on {}",
+                                                                          request.method, shown)));
     responder.Send(std::move(r));
   } else {
     responder.Send(HttpResponse::Error(

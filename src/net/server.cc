@@ -3,12 +3,12 @@
 
 #include "net/server.h"
 
+#include <fmt/format.h>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <fmt/format.h>
 
 #include <atomic>
 #include <cctype>
@@ -245,9 +245,9 @@ awaitable<void> HttpsServer::Impl::Serve(std::shared_ptr<Session> s) {
       if (ec == http::error::body_limit) {
         co_await WriteResponse(
             *s,
-            HttpResponse::Error(413, Status::OutOfRange(fmt::format(
-                                         "request body exceeds the limit of {} bytes",
-                                         options.max_body_bytes))),
+            HttpResponse::Error(
+                413, Status::OutOfRange(fmt::format("request body exceeds the limit of {} bytes",
+                                                    options.max_body_bytes))),
             version, false, ec);
       }
       break;
@@ -276,8 +276,8 @@ awaitable<void> HttpsServer::Impl::Serve(std::shared_ptr<Session> s) {
 
     s->slot = std::make_shared<ResponseSlot>(ioc);
     if (bad_query) {
-      Responder(s->slot).Send(HttpResponse::Error(400, Status::InvalidArgument(
-                                                           "malformed query string")));
+      Responder(s->slot).Send(
+          HttpResponse::Error(400, Status::InvalidArgument("malformed query string")));
     } else {
       try {
         handler(std::move(request), Responder(s->slot));

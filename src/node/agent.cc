@@ -84,9 +84,9 @@ Result<std::unique_ptr<NodeAgent>> NodeAgent::Create(const NodeOptions& options,
   if (!data) return Status::InvalidArgument("the node agent needs a data provider");
   ASSIGN_OR_RETURN(crypto::CertificateInfo info, crypto::ReadCertificateInfo(options.tls.cert_pem));
   if (info.subject_cn != options.node_id) {
-    return Status::InvalidArgument(fmt::format(
-        "node id \"{}\" does not match the certificate, which was issued to \"{}\"",
-        options.node_id, info.subject_cn));
+    return Status::InvalidArgument(
+        fmt::format("node id \"{}\" does not match the certificate, which was issued to \"{}\"",
+                    options.node_id, info.subject_cn));
   }
   if (options.failpoint != "" && options.failpoint != "exit_before_post" &&
       options.failpoint != "exit_after_post") {
@@ -130,8 +130,8 @@ Status NodeAgent::PostUntilDone(const Journal::Entry& entry) {
                            {{"Idempotency-Key", entry.idempotency_key}});
     if (!r.ok()) {
       if (stopping()) break;
-      log::Warn("node {}: posting the result of {} failed ({}); retrying",
-                options_.node_id, entry.task_id, r.status().message());
+      log::Warn("node {}: posting the result of {} failed ({}); retrying", options_.node_id,
+                entry.task_id, r.status().message());
       Backoff();
       continue;
     }
@@ -142,8 +142,7 @@ Status NodeAgent::PostUntilDone(const Journal::Entry& entry) {
         std::_Exit(3);
       }
       log::Info("node {}: result of {} accepted by the hub{}", options_.node_id, entry.task_id,
-                r->body.find("\"duplicate\":true") != std::string::npos ? " (already had it)"
-                                                                        : "");
+                r->body.find("\"duplicate\":true") != std::string::npos ? " (already had it)" : "");
       return journal_->MarkFinal(entry.task_id, "posted");
     }
     if (r->status >= 400 && r->status < 500 && r->status != 429 && r->status != 408) {
@@ -151,6 +150,7 @@ Status NodeAgent::PostUntilDone(const Journal::Entry& entry) {
       Status why = protocol::StatusFromErrorBody(r->status, r->body);
       log::Warn("node {}: the hub declined the result of {}: {}", options_.node_id, entry.task_id,
                 why.message());
+      if (r->status != 409) DeclareFailure(entry, why);
       return journal_->MarkFinal(entry.task_id, "rejected");
     }
     log::Warn("node {}: the hub answered HTTP {} to the result of {}; retrying", options_.node_id,
@@ -158,6 +158,27 @@ Status NodeAgent::PostUntilDone(const Journal::Entry& entry) {
     Backoff();
   }
   return Status::Ok();
+}
+
+void NodeAgent::DeclareFailure(const Journal::Entry& entry, const Status& why) {
+  // The hub refused the result itself (it is invalid for the task): tell it, once and without
+  // shares, so that the study fails now with this node's reason instead of at its deadline.
+  auto parsed =
+      protocol::TaskResult::FromJson(nlohmann::json::parse(entry.result_json, nullptr, false));
+  if (!parsed.ok()) return;
+  protocol::TaskResult failure = std::move(parsed).value();
+  failure.status = protocol::ResultStatus::kError;
+  failure.shares.clear();
+  failure.rule.clear();
+  failure.message = "the hub declined this node's result: " + why.message();
+  if (failure.message.size() > 3000) failure.message.resize(3000);
+  auto r = client_->Send("POST", fmt::format("/v1/tasks/{}/result", net::UrlEncode(entry.task_id)),
+                         failure.ToJson().dump(),
+                         {{"Idempotency-Key", entry.idempotency_key + "-failure"}});
+  if (!r.ok() || !r->ok()) {
+    log::Warn("node {}: could not report the failure of {} to the hub", options_.node_id,
+              entry.task_id);
+  }
 }
 
 Status NodeAgent::HandleTask(const std::string& body) {
@@ -179,6 +200,13 @@ Status NodeAgent::HandleTask(const std::string& body) {
   }
   ASSIGN_OR_RETURN(auto existing, journal_->Find(task->task_id));
   Journal::Entry entry;
+  if (existing && existing->state == "rejected") {
+    // The hub declined this result before and still hands the task out: do not loop on it.
+    log::Warn("node {}: task {} was declined by the hub before; waiting", options_.node_id,
+              task->task_id);
+    Backoff();
+    return Status::Ok();
+  }
   if (existing) {
     // Computed before (we restarted, or the hub handed the task out again): same result, same
     // key, never a second computation.
@@ -188,8 +216,8 @@ Status NodeAgent::HandleTask(const std::string& body) {
   } else {
     log::Info("node {}: running task {} ({} analysis step(s))", options_.node_id, task->task_id,
               task->steps.size());
-    protocol::TaskResult result = ExecuteTask(*task, *data_, options_.policy, options_.node_id,
-                                              registry_);
+    protocol::TaskResult result =
+        ExecuteTask(*task, *data_, options_.policy, options_.node_id, registry_);
     std::array<uint8_t, 16> key{};
     random_.Fill(key);
     entry.task_id = task->task_id;

@@ -89,6 +89,8 @@ class NodeAgent {
   // Posts one journaled result until the hub acknowledges or refuses it, or Stop().
   Status PostUntilDone(const Journal::Entry& entry);
   Status HandleTask(const std::string& body);
+  // Reports to the hub, as an "error" result, that it declined this node's result.
+  void DeclareFailure(const Journal::Entry& entry, const Status& why);
   // Sleeps for the current backoff (interrupted by Stop) and doubles it.
   void Backoff();
   void ResetBackoff() { backoff_ = options_.backoff_initial; }

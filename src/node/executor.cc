@@ -75,8 +75,8 @@ protocol::TaskResult ExecuteTask(const protocol::Task& task, DataProvider& data,
       if (!rule.empty()) return refuse(rule, message);
       return fail(message);
     }
-    r.shares.push_back({step.analysis_id, step.round, std::move(share->values),
-                        std::move(share->meta)});
+    r.shares.push_back(
+        {step.analysis_id, step.round, std::move(share->values), std::move(share->meta)});
   }
   r.status = protocol::ResultStatus::kOk;
   return r;

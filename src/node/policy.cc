@@ -14,9 +14,9 @@ Result<NodePolicy> LoadPolicy(const Config& config) {
   ASSIGN_OR_RETURN(p.analyses, config.GetStringList("policy.analyses", p.analyses));
   ASSIGN_OR_RETURN(p.datasets, config.GetStringList("policy.datasets", p.datasets));
   if (p.min_cell < 1 || p.min_rows < 1 || p.max_levels < 1) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: policy.min_cell, policy.min_rows and policy.max_levels must be at least 1",
-        config.source()));
+    return Status::InvalidArgument(
+        fmt::format("{}: policy.min_cell, policy.min_rows and policy.max_levels must be at least 1",
+                    config.source()));
   }
   return p;
 }
@@ -30,23 +30,22 @@ PolicyDecision CheckTask(const NodePolicy& policy, const std::string& /*node_id*
     d.message = std::move(why);
     return d;
   };
-  if (!policy.datasets.empty() &&
-      std::find(policy.datasets.begin(), policy.datasets.end(), task.dataset) ==
-          policy.datasets.end()) {
-    return refuse("datasets",
-                  fmt::format("dataset \"{}\" is not served by this node (policy.datasets)",
-                              task.dataset));
+  if (!policy.datasets.empty() && std::find(policy.datasets.begin(), policy.datasets.end(),
+                                            task.dataset) == policy.datasets.end()) {
+    return refuse(
+        "datasets",
+        fmt::format("dataset \"{}\" is not served by this node (policy.datasets)", task.dataset));
   }
   for (const auto& step : task.steps) {
     if (!registry.Find(step.type)) {
-      return refuse("analyses", fmt::format("analysis \"{}\" is not in this node's registry",
-                                            step.type));
+      return refuse("analyses",
+                    fmt::format("analysis \"{}\" is not in this node's registry", step.type));
     }
     if (std::find(policy.analyses.begin(), policy.analyses.end(), step.type) ==
         policy.analyses.end()) {
-      return refuse("analyses",
-                    fmt::format("this node does not run analysis \"{}\" (policy.analyses)",
-                                step.type));
+      return refuse(
+          "analyses",
+          fmt::format("this node does not run analysis \"{}\" (policy.analyses)", step.type));
     }
   }
   // A study may raise a threshold, never lower it.

@@ -38,9 +38,9 @@ Result<NodePolicy> LoadPolicy(const Config& config);
 // The outcome of checking a task against the policy.
 struct PolicyDecision {
   bool refused = false;
-  std::string rule;                  // when refused: "analyses", "datasets", ...
-  std::string message;               // when refused: what the rule forbids (the hub adds the node)
-  analysis::Thresholds thresholds;   // when accepted: what applies to this task
+  std::string rule;                 // when refused: "analyses", "datasets", ...
+  std::string message;              // when refused: what the rule forbids (the hub adds the node)
+  analysis::Thresholds thresholds;  // when accepted: what applies to this task
 };
 
 PolicyDecision CheckTask(const NodePolicy& policy, const std::string& node_id,

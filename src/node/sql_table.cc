@@ -12,8 +12,8 @@ Result<std::unique_ptr<SqlTable>> SqlTable::Open(store::DataSource& source,
                                                  const std::string& dataset) {
   ASSIGN_OR_RETURN(bool has, source.HasTable(dataset));
   if (!has) {
-    return Status::NotFound(fmt::format("dataset \"{}\" is not present in this node's database",
-                                        dataset));
+    return Status::NotFound(
+        fmt::format("dataset \"{}\" is not present in this node's database", dataset));
   }
   ASSIGN_OR_RETURN(store::Schema schema, source.DescribeTable(dataset));
   return std::unique_ptr<SqlTable>(new SqlTable(source, dataset, std::move(schema)));
@@ -132,8 +132,8 @@ Result<std::vector<analysis::CellCount>> SqlTable::CrossCounts(const std::string
   ASSIGN_OR_RETURN(store::Chunk chunk, store::QueryAll(source_, sql));
   std::vector<analysis::CellCount> out;
   for (size_t i = 0; i < chunk.size(); ++i) {
-    out.push_back({chunk.columns[0].strings[i], chunk.columns[1].strings[i],
-                   chunk.columns[2].ints[i]});
+    out.push_back(
+        {chunk.columns[0].strings[i], chunk.columns[1].strings[i], chunk.columns[2].ints[i]});
   }
   return out;
 }
@@ -160,8 +160,7 @@ Result<std::vector<std::vector<double>>> SqlTable::ReadNumeric(
     for (size_t c = 0; c < variables.size(); ++c) {
       const auto& col = chunk->columns[c];
       for (size_t i = 0; i < col.size(); ++i) {
-        out[c].push_back(col.IsNull(i) ? std::numeric_limits<double>::quiet_NaN()
-                                       : col.doubles[i]);
+        out[c].push_back(col.IsNull(i) ? std::numeric_limits<double>::quiet_NaN() : col.doubles[i]);
       }
     }
   }

@@ -21,7 +21,8 @@ int DecodeChar(char c) {
   return -1;
 }
 
-static_assert(std::endian::native == std::endian::little || std::endian::native == std::endian::big);
+static_assert(std::endian::native == std::endian::little ||
+              std::endian::native == std::endian::big);
 
 uint64_t ToLittle(uint64_t v) {
   if constexpr (std::endian::native == std::endian::little) return v;
@@ -118,7 +119,8 @@ Result<std::vector<double>> DecodeVector(std::string_view text, size_t max_value
         fmt::format("vector: {} bytes is not a whole number of float64 values", bytes.size()));
   }
   size_t n = bytes.size() / 8;
-  if (n > max_values) return Status::OutOfRange(fmt::format("vector: more than {} values", max_values));
+  if (n > max_values)
+    return Status::OutOfRange(fmt::format("vector: more than {} values", max_values));
   std::vector<double> out(n);
   for (size_t i = 0; i < n; ++i) {
     uint64_t bits;
@@ -133,9 +135,8 @@ Result<std::vector<double>> DecodeVector(std::string_view text, size_t max_value
 
 Result<nlohmann::json> ParseJson(std::string_view text, const JsonLimits& limits) {
   if (text.size() > limits.max_bytes) {
-    return Status::OutOfRange(
-        fmt::format("JSON body of {} bytes exceeds the limit of {} bytes", text.size(),
-                    limits.max_bytes));
+    return Status::OutOfRange(fmt::format("JSON body of {} bytes exceeds the limit of {} bytes",
+                                          text.size(), limits.max_bytes));
   }
   // Nesting check before parsing, so that a hostile document cannot make the parser recurse.
   int depth = 0;
@@ -154,8 +155,8 @@ Result<nlohmann::json> ParseJson(std::string_view text, const JsonLimits& limits
       in_string = true;
     } else if (c == '{' || c == '[') {
       if (++depth > limits.max_depth) {
-        return Status::InvalidArgument(fmt::format(
-            "JSON nesting deeper than {} levels at byte {}", limits.max_depth, i));
+        return Status::InvalidArgument(
+            fmt::format("JSON nesting deeper than {} levels at byte {}", limits.max_depth, i));
       }
     } else if (c == '}' || c == ']') {
       --depth;

@@ -36,9 +36,8 @@ std::string JsonPath(std::string_view path, std::string_view key) {
 
 Status RequireObject(const json& j, std::string_view path) {
   if (!j.is_object()) {
-    return Status::InvalidArgument(
-        fmt::format("{}: expected an object (got {})", path.empty() ? "body" : path,
-                    JsonTypeName(j)));
+    return Status::InvalidArgument(fmt::format("{}: expected an object (got {})",
+                                               path.empty() ? "body" : path, JsonTypeName(j)));
   }
   return Status::Ok();
 }
@@ -67,8 +66,8 @@ Result<std::optional<std::string>> GetOptionalString(const json& obj, std::strin
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return std::optional<std::string>();
   if (!it->is_string()) {
-    return Status::InvalidArgument(fmt::format("{}: expected a string (got {})",
-                                               JsonPath(path, key), JsonTypeName(*it)));
+    return Status::InvalidArgument(
+        fmt::format("{}: expected a string (got {})", JsonPath(path, key), JsonTypeName(*it)));
   }
   return std::optional<std::string>(it->get<std::string>());
 }

@@ -43,9 +43,10 @@ Result<std::optional<bool>> GetOptionalBool(const nlohmann::json& obj, std::stri
 // An array of strings; `max_items` bounds its length.
 Result<std::vector<std::string>> GetStringArray(const nlohmann::json& obj, std::string_view key,
                                                 std::string_view path, size_t max_items = 10000);
-Result<std::optional<std::vector<std::string>>> GetOptionalStringArray(
-    const nlohmann::json& obj, std::string_view key, std::string_view path,
-    size_t max_items = 10000);
+Result<std::optional<std::vector<std::string>>> GetOptionalStringArray(const nlohmann::json& obj,
+                                                                       std::string_view key,
+                                                                       std::string_view path,
+                                                                       size_t max_items = 10000);
 
 // "path.key" (or "key" when path is empty).
 std::string JsonPath(std::string_view path, std::string_view key);

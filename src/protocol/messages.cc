@@ -17,13 +17,13 @@ namespace {
 Status ValidateNodeName(std::string_view id, std::string_view path) {
   bool ok = !id.empty() && id.size() <= 63;
   for (char c : id) {
-    ok &= std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-          c == '-' || c == '_';
+    ok &= std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '_';
   }
   if (!ok) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: \"{}\" is not a node id (1 to 63 of a-z, 0-9, '-', '_')", path,
-        id.size() > 64 ? std::string(id.substr(0, 64)) + "..." : std::string(id)));
+    return Status::InvalidArgument(
+        fmt::format("{}: \"{}\" is not a node id (1 to 63 of a-z, 0-9, '-', '_')", path,
+                    id.size() > 64 ? std::string(id.substr(0, 64)) + "..." : std::string(id)));
   }
   return Status::Ok();
 }
@@ -31,9 +31,9 @@ Status ValidateNodeName(std::string_view id, std::string_view path) {
 Status CheckVersion(const json& j, std::string_view path) {
   ASSIGN_OR_RETURN(auto v, GetOptionalInt(j, "protocol", path));
   if (v && *v != kProtocolVersion) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: protocol version {} is not supported (this side speaks {})", path, *v,
-        kProtocolVersion));
+    return Status::InvalidArgument(
+        fmt::format("{}: protocol version {} is not supported (this side speaks {})", path, *v,
+                    kProtocolVersion));
   }
   return Status::Ok();
 }
@@ -54,8 +54,8 @@ Result<DisclosureRequest> DisclosureFromJson(const json& j, std::string_view pat
   ASSIGN_OR_RETURN(d.min_rows, GetOptionalInt(j, "min_rows", path));
   for (auto [name, v] : {std::pair{"min_cell", d.min_cell}, std::pair{"min_rows", d.min_rows}}) {
     if (v && (*v < 0 || *v > 1'000'000)) {
-      return Status::OutOfRange(fmt::format("{}.{}: must be between 0 and 1000000 (got {})", path,
-                                            name, *v));
+      return Status::OutOfRange(
+          fmt::format("{}.{}: must be between 0 and 1000000 (got {})", path, name, *v));
     }
   }
   return d;
@@ -86,10 +86,10 @@ Status ValidateAnalysisId(std::string_view id, std::string_view path) {
     ok &= std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
   }
   if (!ok) {
-    return Status::InvalidArgument(
-        fmt::format("{}: \"{}\" is not a valid analysis id (1 to 64 of A-Z, a-z, 0-9, '_', '-', "
-                    "'.')",
-                    path, id.size() > 64 ? std::string(id.substr(0, 64)) + "..." : std::string(id)));
+    return Status::InvalidArgument(fmt::format(
+        "{}: \"{}\" is not a valid analysis id (1 to 64 of A-Z, a-z, 0-9, '_', '-', "
+        "'.')",
+        path, id.size() > 64 ? std::string(id.substr(0, 64)) + "..." : std::string(id)));
   }
   return Status::Ok();
 }
@@ -196,8 +196,8 @@ json Task::ToJson() const {
   j["disclosure"] = DisclosureToJson(disclosure);
   j["steps"] = json::array();
   for (const auto& s : steps) {
-    json step = {{"analysis_id", s.analysis_id}, {"type", s.type}, {"spec", s.spec},
-                 {"round", s.round}};
+    json step = {
+        {"analysis_id", s.analysis_id}, {"type", s.type}, {"spec", s.spec}, {"round", s.round}};
     json input = {{"params", s.input.params}};
     if (!s.input.values.empty()) input["values"] = EncodeVector(s.input.values);
     step["input"] = std::move(input);
@@ -250,7 +250,8 @@ Result<Task> Task::FromJson(const json& j) {
       RETURN_IF_ERROR(CheckKnownKeys(*input, {"params", "values"}, ip));
       auto params = input->find("params");
       if (params != input->end()) {
-        if (!params->is_object()) return Status::InvalidArgument(ip + ".params: expected an object");
+        if (!params->is_object())
+          return Status::InvalidArgument(ip + ".params: expected an object");
         step.input.params = *params;
       }
       ASSIGN_OR_RETURN(step.input.values, GetVector(*input, "values", ip));
@@ -368,8 +369,9 @@ Result<TaskResult> TaskResult::FromJson(const json& j) {
 // ---- Errors ----------------------------------------------------------------------------------
 
 std::string ErrorBody(const Status& status) {
-  json j = {{"error",
-             {{"code", std::string(StatusCodeName(status.code()))}, {"message", status.message()}}}};
+  json j = {
+      {"error",
+       {{"code", std::string(StatusCodeName(status.code()))}, {"message", status.message()}}}};
   return j.dump();
 }
 
@@ -408,7 +410,8 @@ Status StatusFromErrorBody(int http_status, std::string_view body) {
   std::string message = fmt::format("HTTP {}", http_status);
   if (j.is_object() && j.contains("error") && j["error"].is_object()) {
     const json& e = j["error"];
-    if (e.contains("message") && e["message"].is_string()) message = e["message"].get<std::string>();
+    if (e.contains("message") && e["message"].is_string())
+      message = e["message"].get<std::string>();
     if (e.contains("code") && e["code"].is_string()) {
       std::string name = e["code"].get<std::string>();
       for (int c = 0; c <= static_cast<int>(StatusCode::kInternal); ++c) {

@@ -52,17 +52,17 @@ struct AppliedThresholds {
 };
 
 struct AnalysisRequest {
-  std::string id;         // unique in the study: [A-Za-z0-9_.-]{1,64}
-  std::string type;       // an analysis of the registry
-  nlohmann::json spec;    // the whole analysis object of the study file
+  std::string id;       // unique in the study: [A-Za-z0-9_.-]{1,64}
+  std::string type;     // an analysis of the registry
+  nlohmann::json spec;  // the whole analysis object of the study file
 };
 
 struct StudyDefinition {
   std::string name;
   std::string description;
-  std::string dataset;             // a flat table present on every node
+  std::string dataset;                 // a flat table present on every node
   std::optional<std::string> project;  // reserved for governance
-  std::vector<std::string> nodes;  // empty: every node of the federation
+  std::vector<std::string> nodes;      // empty: every node of the federation
   DisclosureRequest disclosure;
   std::vector<AnalysisRequest> analyses;
 
@@ -103,7 +103,7 @@ std::string_view ResultStatusName(ResultStatus s);
 struct Share {
   std::string analysis_id;
   int round = 0;
-  std::vector<double> values;  // the node's share of the sum
+  std::vector<double> values;                      // the node's share of the sum
   nlohmann::json meta = nlohmann::json::object();  // non-summed, non-disclosive metadata
 };
 

@@ -57,7 +57,8 @@ std::string ResultToCsv(const json& result) {
       for (const auto& [var, s] : a.items()) {
         if (!s.is_object()) continue;
         for (const char* stat : {"n", "n_missing", "mean", "var", "sd"}) {
-          if (s.contains(stat)) line(id, kind, var, "", "", stat, s[stat], s.value("suppressed", ""));
+          if (s.contains(stat))
+            line(id, kind, var, "", "", stat, s[stat], s.value("suppressed", ""));
         }
       }
     } else if (kind == "table") {
@@ -99,9 +100,9 @@ std::string ResultToText(const json& result) {
     std::string kind = Kind(result, id, a);
     if (kind == "count") {
       out += fmt::format("\n[{}] count: n = {}{}\n", id, Value(a["n"]),
-                         a.contains("suppressed") ? " (suppressed: " +
-                                                        a["suppressed"].get<std::string>() + ")"
-                                                  : "");
+                         a.contains("suppressed")
+                             ? " (suppressed: " + a["suppressed"].get<std::string>() + ")"
+                             : "");
     } else if (kind == "summary") {
       out += fmt::format("\n[{}] summary\n  {:<22} {:>8} {:>9} {:>12} {:>12}\n", id, "variable",
                          "n", "missing", "mean", "sd");
@@ -143,9 +144,9 @@ std::string ResultToText(const json& result) {
         out += "\n";
       }
       for (const auto& s : a.value("suppressed", json::array())) {
-        out += fmt::format("  * {}{}: {}\n", s.value("row", ""),
-                           s.contains("col") ? " / " + s.value("col", "") : "",
-                           s.value("reason", ""));
+        out +=
+            fmt::format("  * {}{}: {}\n", s.value("row", ""),
+                        s.contains("col") ? " / " + s.value("col", "") : "", s.value("reason", ""));
       }
     } else {
       out += fmt::format("\n[{}] {}: {}\n", id, kind, a.dump());

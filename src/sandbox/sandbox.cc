@@ -72,9 +72,9 @@ void LocalFederation::Stop() {
 
 uint16_t LocalFederation::hub_port() const { return impl_->hub->port(); }
 
-Result<std::unique_ptr<LocalFederation>> LocalFederation::Start(const FederationOptions& options,
-                                                                std::vector<SandboxNode> nodes,
-                                                                const analysis::Registry& registry) {
+Result<std::unique_ptr<LocalFederation>> LocalFederation::Start(
+    const FederationOptions& options, std::vector<SandboxNode> nodes,
+    const analysis::Registry& registry) {
   if (nodes.empty()) return Status::InvalidArgument("a federation needs at least one node");
   auto impl = std::make_unique<Impl>();
   if (options.work_dir.empty()) {
@@ -92,11 +92,11 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::Start(const Federation
   }
 
   // Ephemeral PKI, in memory.
-  ASSIGN_OR_RETURN(crypto::KeyAndCert ca, crypto::CreateCa({.name = "Passerelle sandbox CA",
-                                                            .valid_days = 2}));
-  ASSIGN_OR_RETURN(crypto::KeyAndCert hub_cert,
-                   crypto::IssueCertificate(ca, crypto::CertRole::kHub, "localhost",
-                                            {.valid_days = 2}));
+  ASSIGN_OR_RETURN(crypto::KeyAndCert ca,
+                   crypto::CreateCa({.name = "Passerelle sandbox CA", .valid_days = 2}));
+  ASSIGN_OR_RETURN(
+      crypto::KeyAndCert hub_cert,
+      crypto::IssueCertificate(ca, crypto::CertRole::kHub, "localhost", {.valid_days = 2}));
   impl->token = hub::NewToken();
 
   hub::HubOptions ho;
@@ -109,8 +109,8 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::Start(const Federation
     RETURN_IF_ERROR(crypto::ValidateNodeId(n.name));
     ho.nodes.push_back(n.name);
   }
-  ASSIGN_OR_RETURN(auto auth, hub::TokenListAuthenticator::Create(
-                                  {{"sandbox", hub::HashToken(impl->token)}}));
+  ASSIGN_OR_RETURN(auto auth,
+                   hub::TokenListAuthenticator::Create({{"sandbox", hub::HashToken(impl->token)}}));
   ASSIGN_OR_RETURN(impl->hub, hub::Hub::Create(ho, std::move(auth), registry));
   impl->hub->Start();
   const std::string url = fmt::format("https://127.0.0.1:{}", impl->hub->port());
@@ -118,9 +118,8 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::Start(const Federation
   std::unique_ptr<LocalFederation> fed(new LocalFederation(std::move(impl)));
   Impl& d = *fed->impl_;
   for (auto& n : nodes) {
-    ASSIGN_OR_RETURN(crypto::KeyAndCert cert,
-                     crypto::IssueCertificate(ca, crypto::CertRole::kNode, n.name,
-                                              {.valid_days = 2}));
+    ASSIGN_OR_RETURN(crypto::KeyAndCert cert, crypto::IssueCertificate(ca, crypto::CertRole::kNode,
+                                                                       n.name, {.valid_days = 2}));
     std::unique_ptr<node::DataProvider> provider;
     if (n.provider) {
       provider = std::make_unique<SharedProvider>(n.provider);
@@ -185,10 +184,10 @@ Result<json> LocalFederation::Wait(const std::string& id, std::chrono::milliseco
           fmt::format("study {} did not finish within {} s", id, timeout.count() / 1000));
     }
     double wait_s = std::min<double>(static_cast<double>(left.count()) / 1000.0, 10.0);
-    ASSIGN_OR_RETURN(std::string body,
-                     impl_->client->Call("GET", fmt::format("/v1/studies/{}?wait={}", id, wait_s),
-                                         {}, impl_->Auth(),
-                                         std::chrono::milliseconds(left.count() + 5000)));
+    ASSIGN_OR_RETURN(
+        std::string body,
+        impl_->client->Call("GET", fmt::format("/v1/studies/{}?wait={}", id, wait_s), {},
+                            impl_->Auth(), std::chrono::milliseconds(left.count() + 5000)));
     json status = json::parse(body, nullptr, false);
     std::string state = status.value("state", "");
     if (state == "failed") {
@@ -196,9 +195,9 @@ Result<json> LocalFederation::Wait(const std::string& id, std::chrono::milliseco
           fmt::format("study {} failed: {}", id, status.value("error", "unknown error")));
     }
     if (state == "completed") {
-      ASSIGN_OR_RETURN(std::string result, impl_->client->Call("GET", "/v1/studies/" + id +
-                                                                          "/result",
-                                                               {}, impl_->Auth()));
+      ASSIGN_OR_RETURN(
+          std::string result,
+          impl_->client->Call("GET", "/v1/studies/" + id + "/result", {}, impl_->Auth()));
       return json::parse(result);
     }
   }

@@ -28,8 +28,8 @@
 namespace passerelle::sandbox {
 
 struct SandboxNode {
-  std::string name;              // node id (also its certificate CN)
-  std::filesystem::path duckdb;  // its database, opened read-only...
+  std::string name;                              // node id (also its certificate CN)
+  std::filesystem::path duckdb;                  // its database, opened read-only...
   std::shared_ptr<node::DataProvider> provider;  // ...or this provider when set
 };
 

@@ -42,8 +42,7 @@ class Process {
           const std::vector<std::string>& extra_env = {}) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                     0644);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -110,7 +109,8 @@ bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeou
 }
 
 // Runs the CLI to completion; returns (exit code, output).
-std::pair<int, std::string> RunCli(std::vector<std::string> args, const std::filesystem::path& log) {
+std::pair<int, std::string> RunCli(std::vector<std::string> args,
+                                   const std::filesystem::path& log) {
   std::filesystem::remove(log);
   args.insert(args.begin(), kBinary);
   Process p(args, log);
@@ -127,9 +127,9 @@ class FederationProcessTest : public ::testing::Test {
     for (int i = 1; i <= 2; ++i) {
       auto db = store::OpenDuckDb({.path = (data_->path() / DbName(i)).string()});
       ASSERT_TRUE(db.ok());
-      ASSERT_TRUE(store::IngestTable(**db, {.name = "cnsim",
-                                            .from = kData + "/datashield/CNSIM" +
-                                                    std::to_string(i) + ".csv"})
+      ASSERT_TRUE(store::IngestTable(
+                      **db, {.name = "cnsim",
+                             .from = kData + "/datashield/CNSIM" + std::to_string(i) + ".csv"})
                       .ok());
     }
   }
@@ -294,13 +294,12 @@ TEST_F(FederationProcessTest, ProtocolErrorsAreClear4xx) {
   auto rogue = crypto::IssueCertificate(*rogue_ca, crypto::CertRole::kNode, "fr", {});
   auto tls = crypto::TlsContext::Client(
       {*ReadFileToString(pki_ / "ca.crt"), rogue->cert_pem, rogue->key_pem});
-  auto rc = net::HttpsClient::Create({.base_url = "https://127.0.0.1:" + std::to_string(port_)},
-                                     *tls);
+  auto rc =
+      net::HttpsClient::Create({.base_url = "https://127.0.0.1:" + std::to_string(port_)}, *tls);
   auto refused = (*rc)->Send("GET", "/v1/tasks/next");
   EXPECT_FALSE(refused.ok());
-  EXPECT_TRUE(WaitFor([&] { return Slurp(dir_->path() / "hub.log").find("handshake") !=
-                                   std::string::npos; },
-                      2s));
+  EXPECT_TRUE(WaitFor(
+      [&] { return Slurp(dir_->path() / "hub.log").find("handshake") != std::string::npos; }, 2s));
 
   auto health = c->Send("GET", "/v1/health");
   EXPECT_EQ(health->status, 200);
@@ -326,7 +325,7 @@ TEST_F(FederationProcessTest, HubRestartMidStudyResumesAndNodesRetry) {
       },
       20s))
       << Slurp(dir_->path() / "fr.log");
-  hub->Kill(SIGKILL);  // no goodbye: the state database must be enough
+  hub->Kill(SIGKILL);                  // no goodbye: the state database must be enough
   std::this_thread::sleep_for(300ms);  // fr now fails to reach the hub and backs off
   hub = StartHub();
   auto qc = StartNode("qc");
@@ -372,11 +371,12 @@ TEST_F(FederationProcessTest, NodeRestartsAroundThePostAndResultCountsOnce) {
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   // Counted once: fr's result was posted twice with the same key.
   EXPECT_EQ(json::parse(*result)["analyses"]["n"]["n"], 2163 + 3088);
-  EXPECT_TRUE(WaitFor([&] { return Slurp(dir_->path() / "fr.log").find("already had it") !=
-                                   std::string::npos; },
-                      5s))
+  EXPECT_TRUE(WaitFor(
+      [&] { return Slurp(dir_->path() / "fr.log").find("already had it") != std::string::npos; },
+      5s))
       << Slurp(dir_->path() / "fr.log");
-  EXPECT_NE(Slurp(dir_->path() / "qc.log").find("journaled result(s) the hub has not acknowledged"), std::string::npos);
+  EXPECT_NE(Slurp(dir_->path() / "qc.log").find("journaled result(s) the hub has not acknowledged"),
+            std::string::npos);
 }
 
 TEST_F(FederationProcessTest, SilentNodeFailsStudyNamingItAndNothingHangs) {
@@ -386,9 +386,11 @@ TEST_F(FederationProcessTest, SilentNodeFailsStudyNamingItAndNothingHangs) {
   WriteNodeConfig("qc", 2);
   auto fr = StartNode("fr");
   auto qc = StartNode("qc");
-  ASSERT_TRUE(WaitFor([&] { return Slurp(dir_->path() / "qc.log").find("connected to the hub") !=
-                                   std::string::npos; },
-                      10s));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Slurp(dir_->path() / "qc.log").find("connected to the hub") != std::string::npos;
+      },
+      10s));
   qc->Signal(SIGSTOP);  // qc stops answering, its poll still open
   std::ofstream(dir_->path() / "study.json") << Study().dump();
   const auto start = std::chrono::steady_clock::now();
@@ -417,8 +419,9 @@ TEST_F(FederationProcessTest, StudyCommandsAgainstRealProcesses) {
   auto fr = StartNode("fr");
   auto qc = StartNode("qc");
   std::ofstream(dir_->path() / "study.json") << Study().dump();
-  std::vector<std::string> conn = {"--hub", "https://127.0.0.1:" + std::to_string(port_),
-                                   "--token", kToken, "--ca", (pki_ / "ca.crt").string()};
+  std::vector<std::string> conn = {"--hub",   "https://127.0.0.1:" + std::to_string(port_),
+                                   "--token", kToken,
+                                   "--ca",    (pki_ / "ca.crt").string()};
   auto with = [&](std::vector<std::string> a) {
     a.insert(a.end(), conn.begin(), conn.end());
     return Cli(a);
@@ -436,11 +439,47 @@ TEST_F(FederationProcessTest, StudyCommandsAgainstRealProcesses) {
   auto [jrc, js] = with({"study", "result", id});
   ASSERT_EQ(jrc, 0);
   EXPECT_EQ(json::parse(js)["analyses"]["s1"]["LAB_TSC"]["n"], 1807 + 2539);
-  auto [nrc, nout] = Cli({"study", "status", id, "--hub",
-                          "https://127.0.0.1:" + std::to_string(port_), "--ca",
-                          (pki_ / "ca.crt").string()});
+  auto [nrc, nout] =
+      Cli({"study", "status", id, "--hub", "https://127.0.0.1:" + std::to_string(port_), "--ca",
+           (pki_ / "ca.crt").string()});
   EXPECT_EQ(nrc, 1);
   EXPECT_NE(nout.find("PASSERELLE_TOKEN"), std::string::npos) << nout;
+}
+
+TEST_F(FederationProcessTest, SandboxCommandPrintsResultJson) {
+  std::ofstream(dir_->path() / "study.json") << Study().dump();
+  std::ofstream(dir_->path() / "policy.toml") << "[policy]\nmin_cell = 5\n";
+  auto log = dir_->path() / "sandbox.out";
+  Process p({kBinary, "--quiet", "sandbox", "--study", (dir_->path() / "study.json").string(),
+             "--node", "a=" + (data_->path() / DbName(1)).string(), "--node",
+             "b=" + (data_->path() / DbName(2)).string(), "--policy",
+             (dir_->path() / "policy.toml").string()},
+            log);
+  ASSERT_EQ(p.WaitExit(60s), 0) << Slurp(log);
+  json r = json::parse(Slurp(log));
+  EXPECT_EQ(r["analyses"]["n"]["n"], 2163 + 3088);
+  EXPECT_EQ(r["analyses"]["t1"]["cells"][1][1], 9 + 16);
+  // A failing study: non-zero exit and a clear message.
+  json bad = Study();
+  bad["analyses"][1]["variables"] = {"NOPE"};
+  std::ofstream(dir_->path() / "bad.json") << bad.dump();
+  auto [rc, out] = Cli({"sandbox", "--study", (dir_->path() / "bad.json").string(), "--node",
+                        "a=" + (data_->path() / DbName(1)).string()});
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(out.find("variable \"NOPE\" is not in the dataset"), std::string::npos) << out;
+}
+
+TEST_F(FederationProcessTest, DemoRunsEndToEndAndWritesResults) {
+  auto out_dir = dir_->path() / "demo";
+  auto [rc, out] = Cli({"demo", "--persons", "300", "--out", out_dir.string()});
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("[participants] count: n = 600"), std::string::npos) << out;
+  EXPECT_NE(out.find("diabetes_by_sex"), std::string::npos);
+  json r = json::parse(Slurp(out_dir / "results" / "result.json"));
+  EXPECT_EQ(r["nodes"], json({"fr", "qc"}));
+  EXPECT_EQ(r["analyses"]["measures"]["AGE"]["n"], 600);
+  EXPECT_NE(Slurp(out_dir / "results" / "result.csv").find("participants,count,,,,n,600,"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -142,10 +142,11 @@ TEST_F(EngineTest, DeadlineFailsStudyNamingSilentNodes) {
 }
 
 TEST_F(EngineTest, RestartResumesFromTheDatabaseWithFreshDeadlines) {
-  std::string id = engine_->Submit({{"name", "t"},
-                                    {"dataset", "d"},
-                                    {"analyses", {{{"id", "t"}, {"type", "table"}, {"rows", "g"}}}}},
-                                   {"alice", {}})
+  std::string id = engine_
+                       ->Submit({{"name", "t"},
+                                 {"dataset", "d"},
+                                 {"analyses", {{{"id", "t"}, {"type", "table"}, {"rows", "g"}}}}},
+                                {"alice", {}})
                        .value();
   auto fr = **engine_->NextTask("fr");
   protocol::TaskResult r;
@@ -156,7 +157,7 @@ TEST_F(EngineTest, RestartResumesFromTheDatabaseWithFreshDeadlines) {
   r.shares.push_back({"t", 0, {}, {{"rows", {"b", "a"}}, {"cols", {""}}}});
   ASSERT_TRUE(engine_->AcceptResult("fr", fr.task_id, "k", r).ok());
   clock_.Advance(9s);
-  Reopen();  // the hub restarts: same database, new engine
+  Reopen();            // the hub restarts: same database, new engine
   clock_.Advance(5s);  // past the old deadline, within the fresh one
   EXPECT_EQ(*engine_->CheckDeadlines(), 0);
   auto qc = **engine_->NextTask("qc");
@@ -182,12 +183,10 @@ TEST_F(EngineTest, SubmitValidation) {
                                       {"alice", {}});
   EXPECT_NE(unknown_node.status().message().find("\"xx\" is not a node of this federation"),
             std::string::npos);
-  auto bad = engine_->Submit({{"name", "c"},
-                              {"dataset", "d"},
-                              {"analyses", {{{"id", "n"}, {"type", "summary"}}}}},
-                             {"alice", {}});
-  EXPECT_NE(bad.status().message().find("study.analyses[0].variables: required"),
-            std::string::npos)
+  auto bad = engine_->Submit(
+      {{"name", "c"}, {"dataset", "d"}, {"analyses", {{{"id", "n"}, {"type", "summary"}}}}},
+      {"alice", {}});
+  EXPECT_NE(bad.status().message().find("study.analyses[0].variables: required"), std::string::npos)
       << bad.status().message();
   EXPECT_EQ(engine_->StudyStatus("st-none").status().code(), StatusCode::kNotFound);
 }

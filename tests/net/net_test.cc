@@ -34,10 +34,10 @@ class NetTest : public ::testing::Test {
     router_.Add("GET", "/v1/whoami", [](HttpRequest&& r, const PathParams&, Responder resp) {
       resp.Send(HttpResponse::Json(200, "{\"cn\":\"" + r.peer.cert_cn + "\"}"));
     });
-    router_.Add("POST", "/v1/echo/{what}", [](HttpRequest&& r, const PathParams& p,
-                                              Responder resp) {
-      resp.Send(HttpResponse::Json(200, p.at("what") + ":" + std::to_string(r.body.size())));
-    });
+    router_.Add(
+        "POST", "/v1/echo/{what}", [](HttpRequest&& r, const PathParams& p, Responder resp) {
+          resp.Send(HttpResponse::Json(200, p.at("what") + ":" + std::to_string(r.body.size())));
+        });
     router_.Add("GET", "/v1/later", [this](HttpRequest&&, const PathParams&, Responder resp) {
       auto shared = std::make_shared<Responder>(std::move(resp));
       server_->RunAfter(50ms, [shared] { shared->Send(HttpResponse::Json(200, "late")); });

@@ -33,9 +33,9 @@ class NodeTest : public ::testing::Test {
   void SetUp() override {
     auto db = store::OpenDuckDb({});
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE(store::IngestTable(**db, {.name = "cnsim",
-                                          .from = std::string(PASSERELLE_SHARED_DATA) +
-                                                  "/datashield/CNSIM1.csv"})
+    ASSERT_TRUE(store::IngestTable(
+                    **db, {.name = "cnsim",
+                           .from = std::string(PASSERELLE_SHARED_DATA) + "/datashield/CNSIM1.csv"})
                     .ok());
     provider_ = std::make_unique<StoreDataProvider>(std::move(db).value());
   }
@@ -54,8 +54,8 @@ TEST_F(NodeTest, SqlPushdownGivesTheSums) {
 }
 
 TEST_F(NodeTest, TableCellsBelowMinCellNeverLeave) {
-  auto task = MakeTask({{"id", "t"}, {"type", "table"}, {"rows", "GENDER"}, {"cols", "DIS_DIAB"}},
-                       "table");
+  auto task =
+      MakeTask({{"id", "t"}, {"type", "table"}, {"rows", "GENDER"}, {"cols", "DIS_DIAB"}}, "table");
   task.steps[0].input.params = {{"phase", "counts"}, {"rows", {"0", "1"}}, {"cols", {"0", "1"}}};
   auto r = ExecuteTask(task, *provider_, {}, "fr", analysis::BuiltinRegistry());
   ASSERT_EQ(r.status, protocol::ResultStatus::kOk) << r.message;
