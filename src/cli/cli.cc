@@ -40,6 +40,7 @@ int RunCli(int argc, char** argv) {
   RegisterIngestCommands(app, ctx);
   RegisterDbCommands(app, ctx);
   RegisterDemoCommand(app, ctx);
+  RegisterCohortCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

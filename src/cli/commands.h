@@ -21,6 +21,7 @@ struct CliContext {
 void RegisterIngestCommands(CLI::App& app, CliContext& ctx);
 void RegisterDbCommands(CLI::App& app, CliContext& ctx);
 void RegisterDemoCommand(CLI::App& app, CliContext& ctx);
+void RegisterCohortCommands(CLI::App& app, CliContext& ctx);
 
 // Prints a progress line on stderr unless --quiet.
 void Progress(const CliContext& ctx, const std::string& line);

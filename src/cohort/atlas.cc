@@ -363,21 +363,35 @@ class Importer {
       case Domain::kMeasurement:
         RETURN_IF_ERROR(Keys(body, p,
                              {"CodesetId", "First", "OccurrenceStartDate", "Age", "Gender",
-                              "ValueAsNumber", "Unit"}));
+                              "ValueAsNumber", "Unit", "VisitType", "DateAdjustment"}));
         break;
       case Domain::kObservation:
         RETURN_IF_ERROR(Keys(body, p,
                              {"CodesetId", "First", "OccurrenceStartDate", "Age", "Gender",
-                              "ValueAsNumber"}));
+                              "ValueAsNumber", "VisitType", "DateAdjustment"}));
+        break;
+      case Domain::kCondition:
+        RETURN_IF_ERROR(Keys(body, p,
+                             {"CodesetId", "First", "OccurrenceStartDate", "Age", "Gender",
+                              "ConditionStatus", "VisitType", "DateAdjustment"}));
         break;
       case Domain::kObservationPeriod:
-        RETURN_IF_ERROR(Keys(body, p, {"First"}));
+        RETURN_IF_ERROR(Keys(body, p, {"First", "DateAdjustment"}));
         break;
       case Domain::kDeath:
-        RETURN_IF_ERROR(Keys(body, p, {"CodesetId", "OccurrenceStartDate", "Age", "Gender"}));
+        RETURN_IF_ERROR(Keys(body, p,
+                             {"CodesetId", "OccurrenceStartDate", "Age", "Gender",
+                              "DateAdjustment"}));
+        break;
+      case Domain::kVisit:
+        RETURN_IF_ERROR(Keys(body, p,
+                             {"CodesetId", "First", "OccurrenceStartDate", "Age", "Gender",
+                              "DateAdjustment"}));
         break;
       default:
-        RETURN_IF_ERROR(Keys(body, p, {"CodesetId", "First", "OccurrenceStartDate", "Age", "Gender"}));
+        RETURN_IF_ERROR(Keys(body, p,
+                             {"CodesetId", "First", "OccurrenceStartDate", "Age", "Gender",
+                              "VisitType", "DateAdjustment"}));
     }
     if (const Json* cs = Get(body, "CodesetId")) {
       ASSIGN_OR_RETURN(int64_t id,
@@ -390,6 +404,30 @@ class Importer {
     ASSIGN_OR_RETURN(e.sex, Concepts(body, "Gender", p));
     ASSIGN_OR_RETURN(e.value, RangeOf(body, "ValueAsNumber", p, false));
     ASSIGN_OR_RETURN(e.unit, Concepts(body, "Unit", p));
+    ASSIGN_OR_RETURN(e.condition_status, Concepts(body, "ConditionStatus", p));
+    ASSIGN_OR_RETURN(e.visit, Concepts(body, "VisitType", p));
+    if (const Json* da = Get(body, "DateAdjustment")) {
+      std::string dp = Path(p, "DateAdjustment");
+      RETURN_IF_ERROR(Keys(*da, dp, {"StartWith", "StartOffset", "EndWith", "EndOffset"}));
+      DateAdjustment adj;
+      auto with = [&](std::string_view key, bool fallback_end, bool& out) -> Status {
+        const Json* v = Get(*da, key);
+        if (v == nullptr) {
+          out = fallback_end;
+          return Status::Ok();
+        }
+        if (!v->is_string() || (*v != "START_DATE" && *v != "END_DATE")) {
+          return Err(Path(dp, key), "must be \"START_DATE\" or \"END_DATE\"");
+        }
+        out = *v == "END_DATE";
+        return Status::Ok();
+      };
+      RETURN_IF_ERROR(with("StartWith", false, adj.start_from_end));
+      RETURN_IF_ERROR(with("EndWith", true, adj.end_from_end));
+      ASSIGN_OR_RETURN(adj.start_offset, Days(*da, "StartOffset", dp, -100000));
+      ASSIGN_OR_RETURN(adj.end_offset, Days(*da, "EndOffset", dp, -100000));
+      e.date_adjustment = adj;
+    }
     return e;
   }
 

@@ -57,7 +57,7 @@ class Compiler {
     const std::vector<std::string> work = {"codesets",     "primary_events", "qualified_events",
                                            "rule_flags",   "included_events", "drug_eras",
                                            "cohort_ends",  "cohort_rows"};
-    for (const auto& w : work) out.cleanup.push_back(d_.DropTableIfExists(T(w)));
+    for (const auto& w : work) out.cleanup.push_back(d_.DropTemporaryTableIfExists(T(w)));
     out.statements = out.cleanup;  // leftovers of an interrupted run
 
     // 1. Concept sets.
@@ -78,13 +78,16 @@ class Compiler {
         "SELECT {cols} FROM (SELECT E.person_id, E.start_date, E.end_date, E.visit_occurrence_id, "
         "OP.observation_period_start_date AS op_start_date, OP.observation_period_end_date AS "
         "op_end_date, row_number() OVER (PARTITION BY E.person_id ORDER BY E.start_date, "
-        "E.end_date, E.domain_order, E.event_key) AS event_id, row_number() OVER (PARTITION BY "
-        "E.person_id ORDER BY E.start_date DESC, E.end_date DESC, E.domain_order DESC, "
-        "E.event_key DESC) AS ordinal_desc FROM ({events}) E JOIN {op} OP ON OP.person_id = "
+        "E.end_date, E.domain_order, E.event_key) AS event_id{desc} FROM ({events}) E JOIN {op} OP ON OP.person_id = "
         "E.person_id AND E.start_date >= OP.observation_period_start_date AND E.start_date <= "
         "OP.observation_period_end_date WHERE {prior} <= E.start_date AND {post} <= "
         "OP.observation_period_end_date) P{limit}",
         fmt::arg("cols", kEventColumns), fmt::arg("events", Join(entry, " UNION ALL ")),
+        fmt::arg("desc", def_.entry.limit != Limit::kLast
+                             ? ""
+                             : ", row_number() OVER (PARTITION BY E.person_id ORDER BY "
+                               "E.start_date DESC, E.end_date DESC, E.domain_order DESC, "
+                               "E.event_key DESC) AS ordinal_desc"),
         fmt::arg("op", sql_.Cdm("observation_period")),
         fmt::arg("prior",
                  sql_.AddDays("OP.observation_period_start_date",
@@ -211,37 +214,46 @@ class Compiler {
         def_.censor_window_start || def_.censor_window_end
             ? fmt::format(" WHERE {} <= {}", start, end)
             : "");
-    out.statements.push_back(d_.DropTableIfExists(opts_.result_table));
+    out.statements.push_back(opts_.temporary_result
+                                 ? d_.DropTemporaryTableIfExists(opts_.result_table)
+                                 : d_.DropTableIfExists(opts_.result_table));
     out.statements.push_back(
         d_.CreateTableAs(opts_.result_table, final_select, opts_.temporary_result));
 
-    // Attrition: counts only.
-    std::vector<std::string> counts;
-    auto both = [&](const std::string& table, const std::string& cond) {
-      if (cond.empty()) {
-        counts.push_back(fmt::format("(SELECT COUNT(*) FROM {})", table));
-        counts.push_back(fmt::format("(SELECT COUNT(DISTINCT person_id) FROM {})", table));
-      } else {
-        counts.push_back(
-            fmt::format("(SELECT COUNT(CASE WHEN {} THEN 1 END) FROM {})", cond, table));
-        counts.push_back(fmt::format(
-            "(SELECT COUNT(DISTINCT CASE WHEN {} THEN person_id END) FROM {})", cond, table));
-      }
-    };
-    both(Q(T("primary_events")), "");
-    both(Q(T("qualified_events")), "");
-    for (size_t i = 0; i < def_.inclusion_rules.size(); ++i) {
-      std::vector<std::string> upto(all_rules.begin(), all_rules.begin() + i + 1);
-      both(Q(T("rule_flags")), Join(upto, " AND "));
-      both(Q(T("rule_flags")), all_rules[i]);
-    }
-    both(Q(T("included_events")), "");
-    counts.push_back(fmt::format("(SELECT COUNT(*) FROM {})", Q(opts_.result_table)));
-    counts.push_back(
-        fmt::format("(SELECT COUNT(DISTINCT subject_id) FROM {})", Q(opts_.result_table)));
+    // Attrition: counts only, one scan per work table.
     std::vector<std::string> names = AttritionColumns(out.rule_count);
-    for (size_t i = 0; i < counts.size(); ++i) counts[i] += " AS " + names[i];
-    out.attrition_query = "SELECT " + Join(counts, ", ");
+    size_t k = 0;
+    std::vector<std::string> parts;
+    // Per person first (one grouping), then sums: cheaper than COUNT(DISTINCT ...) per column.
+    auto scan = [&](const std::string& table, const std::string& person,
+                    const std::vector<std::string>& conds) {
+      std::vector<std::string> inner, outer;
+      for (size_t i = 0; i < conds.size(); ++i) {
+        std::string cond = conds[i].empty() ? "TRUE" : conds[i];
+        inner.push_back(fmt::format("COUNT(CASE WHEN {} THEN 1 END) AS e{}", cond, i));
+        inner.push_back(fmt::format("MAX(CASE WHEN {} THEN 1 ELSE 0 END) AS p{}", cond, i));
+        outer.push_back(fmt::format("CAST(COALESCE(SUM(e{}), 0) AS BIGINT) AS {}", i, names[k++]));
+        outer.push_back(fmt::format("CAST(COALESCE(SUM(p{}), 0) AS BIGINT) AS {}", i, names[k++]));
+      }
+      parts.push_back(fmt::format("(SELECT {} FROM (SELECT {} FROM {} GROUP BY {}) g) s{}",
+                                  Join(outer, ", "), Join(inner, ", "), table, person,
+                                  parts.size()));
+    };
+    scan(Q(T("primary_events")), "person_id", {""});
+    scan(Q(T("qualified_events")), "person_id", {""});
+    if (!def_.inclusion_rules.empty()) {
+      std::vector<std::string> conds;
+      for (size_t i = 0; i < def_.inclusion_rules.size(); ++i) {
+        std::vector<std::string> upto(all_rules.begin(), all_rules.begin() + i + 1);
+        conds.push_back(Join(upto, " AND "));
+        conds.push_back(all_rules[i]);
+      }
+      scan(Q(T("rule_flags")), "person_id", conds);
+    }
+    scan(Q(T("included_events")), "person_id", {""});
+    scan(Q(opts_.result_table), "subject_id", {""});
+    out.attrition_query =
+        fmt::format("SELECT {} FROM {}", Join(names, ", "), Join(parts, " CROSS JOIN "));
     return out;
   }
 
@@ -268,41 +280,55 @@ class Compiler {
     return out;
   }
 
-  // Window bounds on the counted event `a` relative to the index event `q2`.
-  void WindowClauses(const Window& w, bool ignore_op, std::vector<std::string>& where) const {
-    std::string index = w.from_index_end ? "q2.end_date" : "q2.start_date";
+  // Window bounds on the counted event `a` relative to the index event aliased `idx`.
+  void WindowClauses(const Window& w, bool ignore_op, std::string_view idx,
+                     std::vector<std::string>& where) const {
+    std::string index = fmt::format("{}.{}", idx, w.from_index_end ? "end_date" : "start_date");
     std::string event = w.on_event_end ? "a.end_date" : "a.start_date";
     if (w.start) {
       where.push_back(fmt::format("{} >= {}", event, sql_.AddDays(index, *w.start)));
     } else if (!ignore_op) {
-      where.push_back(fmt::format("{} >= q2.op_start_date", event));
+      where.push_back(fmt::format("{} >= {}.op_start_date", event, idx));
     }
     if (w.end) {
       where.push_back(fmt::format("{} <= {}", event, sql_.AddDays(index, *w.end)));
     } else if (!ignore_op) {
-      where.push_back(fmt::format("{} <= q2.op_end_date", event));
+      where.push_back(fmt::format("{} <= {}.op_end_date", event, idx));
     }
+  }
+
+  // Conditions joining a counted event `a` to the index event `idx` (Circe's windowed criteria).
+  std::vector<std::string> CriterionWhere(const CountCriterion& c, std::string_view idx) const {
+    std::vector<std::string> where;
+    where.push_back(fmt::format("a.person_id = {}.person_id", idx));
+    if (!c.ignore_observation_period) {
+      where.push_back(fmt::format("a.start_date >= {}.op_start_date", idx));
+      where.push_back(fmt::format("a.start_date <= {}.op_end_date", idx));
+    }
+    WindowClauses(c.window, c.ignore_observation_period, idx, where);
+    if (c.end_window) WindowClauses(*c.end_window, c.ignore_observation_period, idx, where);
+    if (c.restrict_visit) {
+      where.push_back(fmt::format("a.visit_occurrence_id = {}.visit_occurrence_id", idx));
+    }
+    return where;
   }
 
   std::string CountJoin(const CountCriterion& c, const std::string& events_table,
                         const std::string& alias) const {
-    std::vector<std::string> where;
-    if (!c.ignore_observation_period) {
-      where.push_back("a.start_date >= q2.op_start_date");
-      where.push_back("a.start_date <= q2.op_end_date");
-    }
-    WindowClauses(c.window, c.ignore_observation_period, where);
-    if (c.end_window) WindowClauses(*c.end_window, c.ignore_observation_period, where);
-    if (c.restrict_visit) where.push_back("a.visit_occurrence_id = q2.visit_occurrence_id");
     std::string what = c.distinct ? "COUNT(DISTINCT a.concept_id)" : "COUNT(a.event_key)";
     return fmt::format(
         "LEFT JOIN (SELECT q2.person_id, q2.event_id, {what} AS n FROM {src} q2 JOIN ({events}) a "
-        "ON a.person_id = q2.person_id{where} GROUP BY q2.person_id, q2.event_id) {alias} ON "
-        "{alias}.person_id = q.person_id AND {alias}.event_id = q.event_id",
+        "ON {where} GROUP BY q2.person_id, q2.event_id) {alias} ON {alias}.person_id = "
+        "q.person_id AND {alias}.event_id = q.event_id",
         fmt::arg("what", what), fmt::arg("src", Q(events_table)),
-        fmt::arg("events", Events(c.event)),
-        fmt::arg("where", where.empty() ? "" : " WHERE " + Join(where, " AND ")),
+        fmt::arg("events", Events(c.event)), fmt::arg("where", Join(CriterionWhere(c, "q2"), " AND ")),
         fmt::arg("alias", alias));
+  }
+
+  // "At least one" and "none" need no count: an EXISTS the engine runs as a semi join.
+  std::string ExistsExpr(const CountCriterion& c) const {
+    return fmt::format("EXISTS (SELECT 1 FROM ({}) a WHERE {})", Events(c.event),
+                       Join(CriterionWhere(c, "q"), " AND "));
   }
 
   std::string DemographicExpr(const DemographicCriterion& d, GroupJoins& j) const {
@@ -324,6 +350,18 @@ class Compiler {
   std::string GroupExpr(const Group& g, const std::string& events_table, GroupJoins& j) const {
     std::vector<std::string> members;
     for (const auto& c : g.criteria) {
+      if (c.op == CountOp::kAtLeast && c.count == 0) {
+        members.push_back("TRUE");
+        continue;
+      }
+      if (c.op == CountOp::kAtLeast && c.count == 1) {
+        members.push_back(ExistsExpr(c));
+        continue;
+      }
+      if (c.op != CountOp::kAtLeast && c.count == 0) {
+        members.push_back("NOT " + ExistsExpr(c));
+        continue;
+      }
       std::string alias = fmt::format("c{}", j.next_alias++);
       j.joins.push_back(CountJoin(c, events_table, alias));
       std::string n = fmt::format("COALESCE({}.n, 0)", alias);

@@ -24,8 +24,8 @@ struct CompileOptions {
   // session at the same time need different prefixes.
   std::string work_prefix = "_pc_";
   // The cohort table written: subject_id BIGINT, cohort_start_date DATE, cohort_end_date DATE.
-  // Replaced when it exists.
-  std::string result_table = "cohort";
+  // Replaced when it exists. Not "cohort": that is a CDM 5.4 table of its own.
+  std::string result_table = "_pc_cohort";
   // Whether the cohort table is temporary (dropped when the connection closes).
   bool temporary_result = true;
   // Schema holding the CDM tables; empty for the connection's default schema.

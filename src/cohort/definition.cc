@@ -38,6 +38,7 @@ constexpr DomainEntry kDomains[] = {
     {Domain::kVisit, "visit"},
     {Domain::kDeath, "death"},
     {Domain::kObservationPeriod, "observation_period"},
+    {Domain::kFixedDate, "fixed_date"},
 };
 
 std::string_view LimitName(Limit l) {
@@ -225,18 +226,19 @@ Result<ConceptSet> ParseConceptSet(const Json& j, std::string_view origin, size_
 Result<EventCriteria> ParseEvent(const Json& j, std::string_view where) {
   RETURN_IF_ERROR(CheckKeys(j, where,
                             {"domain", "concept_set", "first_occurrence", "value", "unit",
-                             "start_date", "age", "sex"}));
+                             "start_date", "age", "sex", "condition_status", "visit",
+                             "date_adjustment", "date"}));
   EventCriteria e;
   ASSIGN_OR_RETURN(auto domain, internal::OptString(j, "domain", where));
   if (!domain) {
     return JsonError(where, "\"domain\" is required (condition, drug, procedure, measurement, "
-                            "observation, visit, death or observation_period)");
+                            "observation, visit, death, observation_period or fixed_date)");
   }
   auto d = DomainFromName(*domain);
   if (!d) {
     return JsonError(where, fmt::format("\"domain\" must be one of condition, drug, procedure, "
                                         "measurement, observation, visit, death, "
-                                        "observation_period (got \"{}\")",
+                                        "observation_period, fixed_date (got \"{}\")",
                                         *domain));
   }
   e.domain = *d;
@@ -249,6 +251,33 @@ Result<EventCriteria> ParseEvent(const Json& j, std::string_view where) {
   ASSIGN_OR_RETURN(e.start_date, ParseRange(j, "start_date", where, true));
   ASSIGN_OR_RETURN(e.age, ParseRange(j, "age", where, false));
   ASSIGN_OR_RETURN(e.sex, ParseSex(j, where));
+  ASSIGN_OR_RETURN(e.condition_status, ParseIdList(j, "condition_status", where));
+  ASSIGN_OR_RETURN(e.visit, ParseIdList(j, "visit", where));
+  ASSIGN_OR_RETURN(e.fixed_date, internal::OptDate(j, "date", where));
+  if (const Json* da = Find(j, "date_adjustment")) {
+    std::string w = Sub(where, "\"date_adjustment\"");
+    RETURN_IF_ERROR(CheckKeys(*da, w, {"start_from", "start_offset", "end_from", "end_offset"}));
+    DateAdjustment adj;
+    auto from = [&](std::string_view key, bool fallback_end, bool& out) -> Status {
+      ASSIGN_OR_RETURN(auto v, internal::OptString(*da, key, w));
+      if (!v) {
+        out = fallback_end;
+        return Status::Ok();
+      }
+      if (*v != "start" && *v != "end") {
+        return JsonError(w, fmt::format("\"{}\" must be \"start\" or \"end\" (got \"{}\")", key, *v));
+      }
+      out = *v == "end";
+      return Status::Ok();
+    };
+    RETURN_IF_ERROR(from("start_from", false, adj.start_from_end));
+    RETURN_IF_ERROR(from("end_from", true, adj.end_from_end));
+    ASSIGN_OR_RETURN(auto so, internal::OptInt(*da, "start_offset", w, -kMaxDays, kMaxDays));
+    ASSIGN_OR_RETURN(auto eo, internal::OptInt(*da, "end_offset", w, -kMaxDays, kMaxDays));
+    adj.start_offset = static_cast<int32_t>(so.value_or(0));
+    adj.end_offset = static_cast<int32_t>(eo.value_or(0));
+    e.date_adjustment = adj;
+  }
   return e;
 }
 
@@ -634,6 +663,16 @@ OJson EventJson(const EventCriteria& e) {
   if (!e.start_date.empty()) o["start_date"] = RangeJson(e.start_date, true);
   if (!e.age.empty()) o["age"] = RangeJson(e.age, false);
   if (!e.sex.empty()) o["sex"] = SexJson(e.sex);
+  if (!e.condition_status.empty()) o["condition_status"] = e.condition_status;
+  if (!e.visit.empty()) o["visit"] = e.visit;
+  if (e.fixed_date) o["date"] = FormatDate(*e.fixed_date);
+  if (e.date_adjustment) {
+    const DateAdjustment& a = *e.date_adjustment;
+    o["date_adjustment"] = {{"start_from", a.start_from_end ? "end" : "start"},
+                            {"start_offset", a.start_offset},
+                            {"end_from", a.end_from_end ? "end" : "start"},
+                            {"end_offset", a.end_offset}};
+  }
   return o;
 }
 
@@ -698,8 +737,32 @@ void GroupJson(const Group& g, OJson& o) {
 namespace internal {
 Status ValidateEvent(const EventCriteria& e, const std::function<bool(std::string_view)>& has_set,
                      std::string_view where) {
-  if (e.domain == Domain::kObservationPeriod && !e.concept_set.empty()) {
-    return JsonError(where, "\"concept_set\" does not apply to domain \"observation_period\"");
+  if ((e.domain == Domain::kObservationPeriod || e.domain == Domain::kFixedDate) &&
+      !e.concept_set.empty()) {
+    return JsonError(where, fmt::format("\"concept_set\" does not apply to domain \"{}\"",
+                                        DomainName(e.domain)));
+  }
+  if (e.domain == Domain::kFixedDate && !e.fixed_date) {
+    return JsonError(where, "\"date\" is required with domain \"fixed_date\"");
+  }
+  if (e.domain != Domain::kFixedDate && e.fixed_date) {
+    return JsonError(where, "\"date\" applies to domain \"fixed_date\" only");
+  }
+  if (e.domain == Domain::kFixedDate && (e.first_occurrence || !e.start_date.empty())) {
+    return JsonError(where, "domain \"fixed_date\" takes no \"first_occurrence\" or "
+                            "\"start_date\"");
+  }
+  if (!e.condition_status.empty() && e.domain != Domain::kCondition) {
+    return JsonError(where, fmt::format("\"condition_status\" applies to condition only (domain "
+                                        "is \"{}\")",
+                                        DomainName(e.domain)));
+  }
+  if (!e.visit.empty() &&
+      (e.domain == Domain::kDeath || e.domain == Domain::kObservationPeriod ||
+       e.domain == Domain::kFixedDate || e.domain == Domain::kVisit)) {
+    return JsonError(where, fmt::format("\"visit\" applies to events recorded during a visit "
+                                        "(domain is \"{}\"; for visits use \"concept_set\")",
+                                        DomainName(e.domain)));
   }
   if (!e.concept_set.empty() && !has_set(e.concept_set)) {
     return JsonError(where, fmt::format("concept set \"{}\" is not defined in \"concept_sets\"",

@@ -43,9 +43,10 @@ enum class Domain {
   kVisit,              // visit_occurrence
   kDeath,              // death
   kObservationPeriod,  // observation_period (no concept; e.g. "365 days of prior observation")
+  kFixedDate,          // a calendar date, once per observation period that contains it (native)
 };
 // "condition", "drug", "procedure", "measurement", "observation", "visit", "death",
-// "observation_period".
+// "observation_period", "fixed_date".
 std::string_view DomainName(Domain domain);
 std::optional<Domain> DomainFromName(std::string_view name);
 
@@ -80,6 +81,16 @@ struct Range {
   friend bool operator==(const Range&, const Range&) = default;
 };
 
+// Moves an event's dates (Circe DateAdjustment): start = (start or end) + start_offset, end =
+// (start or end) + end_offset. Filters (dates, age) test the unadjusted dates.
+struct DateAdjustment {
+  bool start_from_end = false;
+  int32_t start_offset = 0;
+  bool end_from_end = true;
+  int32_t end_offset = 0;
+  friend bool operator==(const DateAdjustment&, const DateAdjustment&) = default;
+};
+
 // Which events of a domain count (an entry event, a counted criterion, an exit or outcome event).
 struct EventCriteria {
   Domain domain = Domain::kCondition;
@@ -90,6 +101,10 @@ struct EventCriteria {
   Range start_date;               // the event's start date (days)
   Range age;                      // age at the event: year(start) - year_of_birth
   std::vector<int64_t> sex;       // gender_concept_id in this list
+  std::vector<int64_t> condition_status;  // condition_status_concept_id in this list (condition)
+  std::vector<int64_t> visit;     // visit_concept_id of the event's visit in this list
+  std::optional<DateAdjustment> date_adjustment;
+  std::optional<int32_t> fixed_date;  // kFixedDate: the date (days)
   friend bool operator==(const EventCriteria&, const EventCriteria&) = default;
 };
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <tuple>
 #include <set>
 
 #include "cohort/atlas.h"
@@ -126,24 +127,32 @@ class SpecParser {
       RETURN_IF_ERROR(CheckKeys(j, where, {"type", "name", "coding"}));
       c.type = CovariateType::kSex;
       ASSIGN_OR_RETURN(auto coding, internal::OptString(j, "coding", where));
-      if (coding && *coding != "label" && *coding != "female") {
+      std::string code = coding.value_or("label");
+      if (code == "label") {
+        c.sex_coding = SexCoding::kLabel;
+        c.name = name.value_or("sex");
+      } else if (code == "female") {
+        c.sex_coding = SexCoding::kFemale;
+        c.name = name.value_or("female");
+      } else if (code == "male") {
+        c.sex_coding = SexCoding::kMale;
+        c.name = name.value_or("male");
+      } else {
         return JsonError(where, fmt::format("\"coding\" must be \"label\" (a text column "
-                                            "female/male/other) or \"female\" (a 0/1 column) "
-                                            "(got \"{}\")",
-                                            *coding));
+                                            "female/male/other), \"female\" or \"male\" (a 0/1 "
+                                            "column) (got \"{}\")",
+                                            code));
       }
-      c.female_indicator = coding && *coding == "female";
-      c.name = name.value_or(c.female_indicator ? "female" : "sex");
       return c;
     }
     auto domain = DomainFromName(*type);
-    if (!domain || *domain == Domain::kObservationPeriod) {
+    if (!domain || *domain == Domain::kObservationPeriod || *domain == Domain::kFixedDate) {
       return JsonError(where, fmt::format("\"type\" must be age, sex, condition, drug, procedure, "
                                           "measurement, observation, visit or death (got \"{}\")",
                                           *type));
     }
-    RETURN_IF_ERROR(CheckKeys(j, where,
-                              {"type", "name", "concept_set", "concepts", "window", "statistic"}));
+    RETURN_IF_ERROR(CheckKeys(
+        j, where, {"type", "name", "concept_set", "concepts", "window", "end_window", "statistic"}));
     c.type = CovariateType::kEvent;
     c.domain = *domain;
     ASSIGN_OR_RETURN(auto set, internal::OptString(j, "concept_set", where));
@@ -178,6 +187,18 @@ class SpecParser {
       return JsonError(where, fmt::format("\"window.start\" must be <= \"window.end\" (got {} > {})",
                                           *c.window.start, *c.window.end));
     }
+    if (const Json* ew = Find(j, "end_window")) {
+      ASSIGN_OR_RETURN(Window w, internal::ParseWindowJson(*ew, "end_window", where, true));
+      if (w.from_index_end || !w.on_event_end) {
+        return JsonError(where, "\"end_window\" of a covariate takes only \"start\" and \"end\"");
+      }
+      if (w.start && w.end && *w.start > *w.end) {
+        return JsonError(where, fmt::format("\"end_window.start\" must be <= \"end_window.end\" "
+                                            "(got {} > {})",
+                                            *w.start, *w.end));
+      }
+      c.end_window = w;
+    }
     ASSIGN_OR_RETURN(auto stat, internal::OptString(j, "statistic", where));
     std::string st = stat.value_or("any");
     std::string suffix;
@@ -198,9 +219,14 @@ class SpecParser {
                                           "\"latest_value\" (got \"{}\")",
                                           st));
     }
-    c.name = name.value_or(fmt::format("{}_{}{}_{}_{}", DomainName(c.domain), tag, suffix,
+    std::string end_tag;
+    if (c.end_window) {
+      end_tag = fmt::format("_end_{}_{}", WindowTag(c.end_window->start, true),
+                            WindowTag(c.end_window->end, false));
+    }
+    c.name = name.value_or(fmt::format("{}_{}{}_{}_{}{}", DomainName(c.domain), tag, suffix,
                                        WindowTag(c.window.start, true),
-                                       WindowTag(c.window.end, false)));
+                                       WindowTag(c.window.end, false), end_tag));
     return c;
   }
 
@@ -344,9 +370,9 @@ class Builder {
 
     std::vector<std::string> statements;
     for (const char* w : {"members", "codesets", "covdef", "flong", "outcome"}) {
-      cleanup_.push_back(d_.DropTableIfExists(T(w)));
+      cleanup_.push_back(d_.DropTemporaryTableIfExists(T(w)));
     }
-    cleanup_.push_back(d_.DropTableIfExists(T("cohort")));
+    cleanup_.push_back(d_.DropTemporaryTableIfExists(T("cohort")));
     statements = cleanup_;
     statements.pop_back();  // keep the cohort just built
 
@@ -381,17 +407,23 @@ class Builder {
     for (size_t i = 0; i < spec_.covariates.size(); ++i) {
       const auto& c = spec_.covariates[i];
       if (c.type != CovariateType::kEvent || c.concept_set.empty()) continue;
+      auto num = [](const std::optional<int32_t>& v) {
+        return v ? std::to_string(*v) : std::string("NULL");
+      };
+      std::optional<int32_t> es, ee;
+      if (c.end_window) es = c.end_window->start, ee = c.end_window->end;
       covdef.push_back(fmt::format(
           "SELECT CAST({} AS INTEGER) AS cov_id, cs.concept_id, CAST({} AS INTEGER) AS start_off, "
-          "CAST({} AS INTEGER) AS end_off FROM {} cs WHERE cs.codeset_id = {}",
-          i, c.window.start ? std::to_string(*c.window.start) : "NULL",
-          c.window.end ? std::to_string(*c.window.end) : "NULL", Q(T("codesets")),
+          "CAST({} AS INTEGER) AS end_off, CAST({} AS INTEGER) AS e_start_off, CAST({} AS "
+          "INTEGER) AS e_end_off FROM {} cs WHERE cs.codeset_id = {}",
+          i, num(c.window.start), num(c.window.end), num(es), num(ee), Q(T("codesets")),
           ids_.at(c.concept_set)));
     }
     if (covdef.empty()) {
       covdef.push_back("SELECT CAST(NULL AS INTEGER) AS cov_id, CAST(NULL AS BIGINT) AS "
                        "concept_id, CAST(NULL AS INTEGER) AS start_off, CAST(NULL AS INTEGER) AS "
-                       "end_off WHERE 1 = 0");
+                       "end_off, CAST(NULL AS INTEGER) AS e_start_off, CAST(NULL AS INTEGER) AS "
+                       "e_end_off WHERE 1 = 0");
     }
     statements.push_back(d_.CreateTableAs(T("covdef"), Join(covdef, " UNION ALL "), true));
 
@@ -424,7 +456,8 @@ class Builder {
 
     // The analysis table.
     ASSIGN_OR_RETURN(std::string final_select, FinalSelect(info.columns));
-    statements.push_back(d_.DropTableIfExists(table_));
+    statements.push_back(opts_.temporary ? d_.DropTemporaryTableIfExists(table_)
+                                         : d_.DropTableIfExists(table_));
     statements.push_back(d_.CreateTableAs(table_, final_select, opts_.temporary));
 
     for (size_t i = 0; i < statements.size(); ++i) {
@@ -454,19 +487,30 @@ class Builder {
     return sql_.EventSelect(e, id, T("codesets"));
   }
 
-  // Window test on the event date `date` for the bounds in covdef `d` or constants.
-  std::string WindowSql(std::string_view date, const Window& w) const {
+  // Window tests of a covariate on its event `e` (start date, and end date with an end window).
+  std::string WindowSql(const CovariateSpec& c) const {
+    const auto& t = internal::TableOf(c.domain);
+    std::string start = fmt::format("e.{}", t.start);
     std::vector<std::string> parts;
-    if (w.start) parts.push_back(fmt::format("{} >= {}", date, sql_.AddDays("m.index_date", *w.start)));
-    if (w.end) parts.push_back(fmt::format("{} <= {}", date, sql_.AddDays("m.index_date", *w.end)));
+    auto add = [&](const std::string& date, const Window& w) {
+      if (w.start) {
+        parts.push_back(fmt::format("{} >= {}", date, sql_.AddDays("m.index_date", *w.start)));
+      }
+      if (w.end) {
+        parts.push_back(fmt::format("{} <= {}", date, sql_.AddDays("m.index_date", *w.end)));
+      }
+    };
+    add(start, c.window);
+    if (c.end_window) add(sql_.EndExpr(c.domain, "e"), *c.end_window);
     return parts.empty() ? "TRUE" : Join(parts, " AND ");
   }
 
   std::vector<std::string> LongParts() const {
     std::vector<std::string> parts;
     const std::string dbl = std::string(d_.DoubleType());
-    // Set-based covariates grouped by domain and kind (any/count vs latest value).
-    std::map<std::pair<Domain, bool>, std::vector<size_t>> groups;
+    // Set-based covariates grouped by domain, kind (any/count vs latest value) and whether they
+    // test the event's end.
+    std::map<std::tuple<Domain, bool, bool>, std::vector<size_t>> groups;
     for (size_t i = 0; i < spec_.covariates.size(); ++i) {
       const auto& c = spec_.covariates[i];
       if (c.type != CovariateType::kEvent) continue;
@@ -483,31 +527,39 @@ class Builder {
               "e.value_as_number IS NOT NULL) x WHERE rn = 1",
               fmt::arg("i", i), fmt::arg("dbl", dbl), fmt::arg("date", date),
               fmt::arg("key", t.key), fmt::arg("m", Q(T("members"))),
-              fmt::arg("tab", sql_.Cdm(t.table)), fmt::arg("win", WindowSql(date, c.window))));
+              fmt::arg("tab", sql_.Cdm(t.table)), fmt::arg("win", WindowSql(c))));
         } else {
           parts.push_back(fmt::format(
               "SELECT m.person_id, CAST({} AS INTEGER) AS cov_id, COUNT(*) AS n, CAST(NULL AS {}) "
               "AS v FROM {} m JOIN {} e ON e.person_id = m.person_id WHERE {} GROUP BY "
               "m.person_id",
-              i, dbl, Q(T("members")), sql_.Cdm(t.table), WindowSql(date, c.window)));
+              i, dbl, Q(T("members")), sql_.Cdm(t.table), WindowSql(c)));
         }
         continue;
       }
-      groups[{c.domain, c.statistic == Statistic::kLatestValue}].push_back(i);
+      groups[{c.domain, c.statistic == Statistic::kLatestValue, c.end_window.has_value()}]
+          .push_back(i);
     }
     for (const auto& [key, covs] : groups) {
-      const auto& t = internal::TableOf(key.first);
+      const auto& [domain, latest, with_end] = key;
+      const auto& t = internal::TableOf(domain);
       std::string date = fmt::format("e.{}", t.start);
       std::vector<std::string> ids;
       for (size_t i : covs) ids.push_back(std::to_string(i));
       std::string win = fmt::format(
           "(d.start_off IS NULL OR {0} >= {1}) AND (d.end_off IS NULL OR {0} <= {2})", date,
           d_.AddDays("m.index_date", "d.start_off"), d_.AddDays("m.index_date", "d.end_off"));
+      if (with_end) {
+        win += fmt::format(
+            " AND (d.e_start_off IS NULL OR {0} >= {1}) AND (d.e_end_off IS NULL OR {0} <= {2})",
+            sql_.EndExpr(domain, "e"), d_.AddDays("m.index_date", "d.e_start_off"),
+            d_.AddDays("m.index_date", "d.e_end_off"));
+      }
       std::string from = fmt::format(
           "FROM {} m JOIN {} e ON e.person_id = m.person_id JOIN {} d ON d.concept_id = e.{} AND "
           "d.cov_id IN ({}) WHERE {}",
           Q(T("members")), sql_.Cdm(t.table), Q(T("covdef")), t.concept_col, Join(ids, ", "), win);
-      if (key.second) {
+      if (latest) {
         parts.push_back(fmt::format(
             "SELECT person_id, cov_id, CAST(NULL AS BIGINT) AS n, v FROM (SELECT m.person_id, "
             "d.cov_id, CAST(e.value_as_number AS {}) AS v, row_number() OVER (PARTITION BY "
@@ -548,10 +600,14 @@ class Builder {
           break;
         case CovariateType::kSex:
           need_person = true;
-          if (c.female_indicator) {
+          if (c.sex_coding == SexCoding::kFemale) {
             cols.push_back(fmt::format("CASE WHEN p.gender_concept_id = {} THEN 1 ELSE 0 END AS {}",
                                        kFemaleConceptId, name));
             columns.push_back({c.name, "integer", "1 when female (gender concept 8532), else 0"});
+          } else if (c.sex_coding == SexCoding::kMale) {
+            cols.push_back(fmt::format("CASE WHEN p.gender_concept_id = {} THEN 1 ELSE 0 END AS {}",
+                                       kMaleConceptId, name));
+            columns.push_back({c.name, "integer", "1 when male (gender concept 8507), else 0"});
           } else {
             cols.push_back(fmt::format(
                 "CAST(CASE WHEN p.gender_concept_id = {} THEN 'female' WHEN p.gender_concept_id = "
@@ -563,8 +619,9 @@ class Builder {
         case CovariateType::kEvent: {
           std::string src = fmt::format("f.c{}", i);
           std::string what = fmt::format(
-              "{} {} in {}", DomainName(c.domain),
-              c.concept_set.empty() ? std::string("(any)") : c.concept_set, WindowText(c.window));
+              "{} {} starting in {}{}", DomainName(c.domain),
+              c.concept_set.empty() ? std::string("(any)") : c.concept_set, WindowText(c.window),
+              c.end_window ? " and ending in " + WindowText(*c.end_window) : std::string());
           if (c.statistic == Statistic::kLatestValue) {
             pivot.push_back(fmt::format("MAX(CASE WHEN cov_id = {} THEN v END) AS c{}", i, i));
             cols.push_back(fmt::format("{} AS {}", src, name));

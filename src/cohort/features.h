@@ -39,6 +39,11 @@
 namespace passerelle::cohort {
 
 enum class CovariateType { kAge, kSex, kEvent };
+enum class SexCoding {
+  kLabel,   // text "female", "male" or "other"
+  kFemale,  // 1 for gender concept 8532, else 0
+  kMale,    // 1 for gender concept 8507, else 0
+};
 enum class Statistic {
   kAny,          // 0/1: at least one event in the window
   kCount,        // number of events in the window
@@ -48,11 +53,13 @@ enum class Statistic {
 struct CovariateSpec {
   CovariateType type = CovariateType::kAge;
   std::string name;             // the column; unique; [a-z_][a-z0-9_]{0,62}
-  bool female_indicator = false;  // kSex: a 0/1 "female" column instead of the "sex" text
+  SexCoding sex_coding = SexCoding::kLabel;  // kSex
   // kEvent:
   Domain domain = Domain::kCondition;
   std::string concept_set;  // a set of the cohort or of CohortStudySpec::concept_sets; "" = any
-  Window window;            // days relative to the index date; absent bounds are unbounded
+  Window window;            // on the event's start: days relative to the index date; absent
+                            // bounds are unbounded
+  std::optional<Window> end_window;  // also on the event's end (e.g. "ongoing at index")
   Statistic statistic = Statistic::kAny;
   friend bool operator==(const CovariateSpec&, const CovariateSpec&) = default;
 };

@@ -23,6 +23,9 @@ constexpr DomainTable kTables[] = {
     {"death", "person_id", "cause_concept_id", "death_date", "", "", "", 6},
     {"observation_period", "observation_period_id", "", "observation_period_start_date",
      "observation_period_end_date", "", "", 7},
+    // fixed_date: one event per observation period containing the date (see EventSelect).
+    {"observation_period", "observation_period_id", "", "observation_period_start_date",
+     "observation_period_end_date", "", "", 8},
 };
 
 std::string Num(double v) {
@@ -49,6 +52,8 @@ const DomainTable& TableOf(Domain domain) {
       return kTables[6];
     case Domain::kObservationPeriod:
       return kTables[7];
+    case Domain::kFixedDate:
+      return kTables[8];
   }
   return kTables[0];
 }
@@ -184,34 +189,46 @@ std::string SqlParts::AgeSql(std::string_view date_expr, std::string_view person
   return fmt::format("({} - {}.year_of_birth)", d_.YearOf(date_expr), person_alias);
 }
 
+std::string SqlParts::EndExpr(Domain domain, std::string_view alias) const {
+  const DomainTable& t = TableOf(domain);
+  std::string start = fmt::format("{}.{}", alias, t.start);
+  // End dates as Circe: a missing end is the day after the start (drugs: start + days_supply).
+  switch (domain) {
+    case Domain::kDrug:
+      return fmt::format("COALESCE({0}.drug_exposure_end_date, {1}, {2})", alias,
+                         d_.AddDays(start, fmt::format("{}.days_supply", alias)),
+                         AddDays(start, 1));
+    case Domain::kVisit:
+      return fmt::format("COALESCE({}.{}, {})", alias, t.end, start);
+    case Domain::kObservationPeriod:
+    case Domain::kFixedDate:
+      return fmt::format("{}.{}", alias, t.end);
+    default:
+      return t.end.empty() ? AddDays(start, 1)
+                           : fmt::format("COALESCE({}.{}, {})", alias, t.end, AddDays(start, 1));
+  }
+}
+
 std::string SqlParts::EventSelect(const EventCriteria& event, int codeset_id,
                                   std::string_view codesets_table) const {
   const DomainTable& t = TableOf(event.domain);
   std::string start = fmt::format("e.{}", t.start);
-  // End dates as Circe: a missing end is the day after the start (drugs: start + days_supply).
-  std::string end;
-  switch (event.domain) {
-    case Domain::kDrug:
-      end = fmt::format("COALESCE(e.drug_exposure_end_date, {}, {})",
-                        d_.AddDays(start, "e.days_supply"), AddDays(start, 1));
-      break;
-    case Domain::kVisit:
-      end = fmt::format("COALESCE(e.{}, {})", t.end, start);
-      break;
-    case Domain::kObservationPeriod:
-      end = fmt::format("e.{}", t.end);
-      break;
-    default:
-      end = t.end.empty() ? AddDays(start, 1)
-                          : fmt::format("COALESCE(e.{}, {})", t.end, AddDays(start, 1));
-  }
-  std::string concept_expr =
-      t.concept_col.empty() ? "CAST(NULL AS BIGINT)" : fmt::format("CAST(e.{} AS BIGINT)", t.concept_col);
+  std::string end = EndExpr(event.domain, "e");
+  std::string concept_expr = t.concept_col.empty() ? "CAST(NULL AS BIGINT)"
+                                                   : fmt::format("CAST(e.{} AS BIGINT)", t.concept_col);
   std::string visit =
       t.visit.empty() ? "CAST(NULL AS BIGINT)" : fmt::format("CAST(e.{} AS BIGINT)", t.visit);
 
   // Inner query: the domain's events of the concept set (and the first-occurrence ordinal).
   std::vector<std::string> inner_where;
+  if (event.domain == Domain::kFixedDate) {
+    std::string date = d_.DateLiteral(event.fixed_date.value_or(0));
+    start = date;
+    end = date;
+    inner_where.push_back(fmt::format("e.observation_period_start_date <= {0} AND "
+                                      "e.observation_period_end_date >= {0}",
+                                      date));
+  }
   if (codeset_id >= 0 && !t.concept_col.empty()) {
     inner_where.push_back(fmt::format("e.{} IN (SELECT cs.concept_id FROM {} cs WHERE "
                                       "cs.codeset_id = {})",
@@ -223,13 +240,20 @@ std::string SqlParts::EventSelect(const EventCriteria& event, int codeset_id,
                           "ordinal",
                           start, t.key);
   }
+  std::string extra;
+  if (!t.value.empty()) extra += ", e.value_as_number";
+  if (event.domain == Domain::kMeasurement) extra += ", e.unit_concept_id";
+  if (event.domain == Domain::kCondition) extra += ", e.condition_status_concept_id";
   std::string inner = fmt::format(
       "SELECT e.person_id AS person_id, CAST(e.{} AS BIGINT) AS event_key, CAST({} AS DATE) AS "
-      "start_date, CAST({} AS DATE) AS end_date, {} AS concept_id, {} AS visit_occurrence_id{}{}{}"
+      "start_date, CAST({} AS DATE) AS end_date, {} AS concept_id, {} AS visit_occurrence_id{}{}"
       " FROM {} e{}",
-      t.key, start, end, concept_expr, visit, t.value.empty() ? "" : ", e.value_as_number",
-      event.domain == Domain::kMeasurement ? ", e.unit_concept_id" : "", ordinal, Cdm(t.table),
-      inner_where.empty() ? "" : " WHERE " + inner_where.front());
+      t.key, start, end, concept_expr, visit, extra, ordinal, Cdm(t.table),
+      inner_where.empty() ? "" : " WHERE " + [&] {
+        std::string w;
+        for (size_t i = 0; i < inner_where.size(); ++i) w += (i ? " AND " : "") + inner_where[i];
+        return w;
+      }());
 
   // Outer filters (applied after "first occurrence", as Circe does).
   std::vector<std::string> where;
@@ -238,16 +262,32 @@ std::string SqlParts::EventSelect(const EventCriteria& event, int codeset_id,
   if (!event.unit.empty()) {
     where.push_back(fmt::format("ev.unit_concept_id IN ({})", IdList(event.unit)));
   }
+  if (!event.condition_status.empty()) {
+    where.push_back(
+        fmt::format("ev.condition_status_concept_id IN ({})", IdList(event.condition_status)));
+  }
+  if (!event.visit.empty()) {
+    where.push_back(fmt::format("ev.visit_occurrence_id IN (SELECT vo.visit_occurrence_id FROM {} "
+                                "vo WHERE vo.visit_concept_id IN ({}))",
+                                Cdm("visit_occurrence"), IdList(event.visit)));
+  }
   if (!event.start_date.empty()) where.push_back(RangeSql(event.start_date, "ev.start_date", true));
   bool person = !event.age.empty() || !event.sex.empty();
   if (!event.age.empty()) where.push_back(RangeSql(event.age, AgeSql("ev.start_date", "p"), false));
   if (!event.sex.empty()) {
     where.push_back(fmt::format("p.gender_concept_id IN ({})", IdList(event.sex)));
   }
+  std::string out_start = "ev.start_date";
+  std::string out_end = "ev.end_date";
+  if (event.date_adjustment) {
+    const DateAdjustment& a = *event.date_adjustment;
+    out_start = AddDays(a.start_from_end ? "ev.end_date" : "ev.start_date", a.start_offset);
+    out_end = AddDays(a.end_from_end ? "ev.end_date" : "ev.start_date", a.end_offset);
+  }
   std::string out = fmt::format(
-      "SELECT ev.person_id, ev.event_key, ev.start_date, ev.end_date, ev.concept_id, "
-      "ev.visit_occurrence_id, {} AS domain_order FROM ({}) ev",
-      t.order, inner);
+      "SELECT ev.person_id, ev.event_key, CAST({} AS DATE) AS start_date, CAST({} AS DATE) AS "
+      "end_date, ev.concept_id, ev.visit_occurrence_id, {} AS domain_order FROM ({}) ev",
+      out_start, out_end, t.order, inner);
   if (person) out += fmt::format(" JOIN {} p ON p.person_id = ev.person_id", Cdm("person"));
   if (!where.empty()) {
     out += " WHERE ";

@@ -41,6 +41,9 @@ class SqlParts {
 
   // SELECT codeset_id, concept_id: the expansion of `set` (see definition.h), tagged `codeset_id`.
   std::string CodesetSelect(const ConceptSet& set, int codeset_id) const;
+  // The end date of a row `alias` of the domain's table, as Circe: a missing end is the day after
+  // the start (drugs: start + days_supply first).
+  std::string EndExpr(Domain domain, std::string_view alias) const;
   // A SELECT of the events matching `event` with columns person_id, event_key, start_date,
   // end_date, concept_id, visit_occurrence_id, domain_order. `codeset_id` < 0 means any concept;
   // otherwise concepts are read from `codesets_table` (a work table of CodesetSelect rows).

@@ -45,6 +45,11 @@ std::string Dialect::DropTableIfExists(std::string_view table) const {
   return "DROP TABLE IF EXISTS " + QuoteIdentifier(table);
 }
 
+std::string Dialect::DropTemporaryTableIfExists(std::string_view table) const {
+  return std::string("DROP TABLE IF EXISTS ") +
+         (kind_ == DialectKind::kDuckDb ? "temp." : "pg_temp.") + QuoteIdentifier(table);
+}
+
 std::string Dialect::YearOf(std::string_view date_expr) const {
   // EXTRACT gives BIGINT in DuckDB and NUMERIC in PostgreSQL: cast to one type.
   return "CAST(EXTRACT(YEAR FROM " + std::string(date_expr) + ") AS INTEGER)";

@@ -33,6 +33,9 @@ class Dialect {
                             bool temporary) const;
   // Statement: DROP TABLE IF EXISTS "table".
   std::string DropTableIfExists(std::string_view table) const;
+  // Statement: drops the temporary table `table` if it exists, never a regular table of the same
+  // name (DuckDB: temp."table"; PostgreSQL: pg_temp."table").
+  std::string DropTemporaryTableIfExists(std::string_view table) const;
   // Expression: the calendar year of a DATE, as an INTEGER.
   std::string YearOf(std::string_view date_expr) const;
   // Expression: `expr` cast to a floating-point number.

@@ -20,8 +20,9 @@ namespace passerelle::cohort::fixtures {
 
 class CdmFixture {
  public:
-  CdmFixture() {
-    auto s = store::OpenDuckDb({.threads = 1});
+  // In memory, or in the DuckDB file `path`.
+  explicit CdmFixture(const std::string& path = "") {
+    auto s = store::OpenDuckDb({.path = path, .threads = 1});
     EXPECT_TRUE(s.ok()) << s.status().message();
     db_ = std::move(s).value();
     for (const auto& t : omop::CdmTables()) {
@@ -30,6 +31,7 @@ class CdmFixture {
   }
 
   store::DataSource& db() { return *db_; }
+  void Close() { db_.reset(); }
 
   void Exec(const std::string& sql) {
     Status st = db_->Execute(sql);
@@ -92,12 +94,23 @@ class CdmFixture {
                      "32817)",
                      ++next_id_, person, concept_id, D(date)));
   }
-  void Visit(int64_t person, int64_t concept_id, const std::string& start,
-             const std::string& end) {
+  // Returns the visit_occurrence_id.
+  int64_t Visit(int64_t person, int64_t concept_id, const std::string& start,
+                const std::string& end) {
     Exec(fmt::format("INSERT INTO visit_occurrence (visit_occurrence_id, person_id, "
                      "visit_concept_id, visit_start_date, visit_end_date, visit_type_concept_id) "
                      "VALUES ({}, {}, {}, {}, {}, 32817)",
                      ++next_id_, person, concept_id, D(start), D(end)));
+    return next_id_;
+  }
+  // A condition recorded during visit `visit_id` with a status (e.g. 32902 primary diagnosis).
+  void ConditionInVisit(int64_t person, int64_t concept_id, const std::string& start,
+                        int64_t visit_id, int64_t status) {
+    Exec(fmt::format("INSERT INTO condition_occurrence (condition_occurrence_id, person_id, "
+                     "condition_concept_id, condition_start_date, condition_type_concept_id, "
+                     "visit_occurrence_id, condition_status_concept_id) VALUES ({}, {}, {}, {}, "
+                     "32020, {}, {})",
+                     ++next_id_, person, concept_id, D(start), visit_id, status));
   }
   void Death(int64_t person, const std::string& date) {
     Exec(fmt::format("INSERT INTO death (person_id, death_date) VALUES ({}, {})", person,
@@ -125,7 +138,7 @@ class CdmFixture {
 
   // Runs the cohort; fails the test on error.
   CohortCounts Run(const CohortDefinition& def) {
-    auto r = GenerateCohort(*db_, def, {.result_table = "cohort"});
+    auto r = GenerateCohort(*db_, def, {.result_table = "result"});
     EXPECT_TRUE(r.ok()) << r.status().message();
     return r.ok() ? *r : CohortCounts{};
   }
@@ -140,7 +153,7 @@ class CdmFixture {
   std::vector<std::string> Rows() {
     auto c = store::QueryAll(*db_,
                              "SELECT subject_id, CAST(cohort_start_date AS VARCHAR), "
-                             "CAST(cohort_end_date AS VARCHAR) FROM cohort ORDER BY 1, 2");
+                             "CAST(cohort_end_date AS VARCHAR) FROM result ORDER BY 1, 2");
     EXPECT_TRUE(c.ok()) << c.status().message();
     std::vector<std::string> out;
     if (!c.ok()) return out;

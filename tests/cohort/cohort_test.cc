@@ -6,6 +6,7 @@
 
 #include "cdm_fixture.h"
 #include "cohort/compiler.h"
+#include "common/files.h"
 
 namespace passerelle::cohort {
 namespace {
@@ -414,6 +415,42 @@ TEST(CohortEntryTest, EveryDomainCanEnter) {
               ElementsAre("6:2011-01-01:2011-01-31"));
 }
 
+TEST(CohortEntryTest, ConditionStatusAndVisitOfTheEvent) {
+  CdmFixture f;
+  for (int p = 1; p <= 3; ++p) f.Observed(p, 1960, "2009-01-01", "2015-12-31");
+  // Heart failure as primary diagnosis (32902) of an inpatient stay (9201): person 1 only.
+  f.ConditionInVisit(1, 150, "2012-03-01", f.Visit(1, 9201, "2012-03-01", "2012-03-05"), 32902);
+  f.ConditionInVisit(2, 150, "2012-03-01", f.Visit(2, 9202, "2012-03-01", "2012-03-01"), 32902);
+  f.ConditionInVisit(3, 150, "2012-03-01", f.Visit(3, 9201, "2012-03-01", "2012-03-05"), 32901);
+  auto run = [&](const std::string& filters) {
+    f.Run(fmt::format(R"({{"concept_sets": [{{"id": "hf", "concepts": [150]}}],
+                           "entry": {{"events": [{{"domain": "condition", "concept_set": "hf"{}}}]}}}})",
+                      filters));
+    return f.Rows().size();
+  };
+  EXPECT_EQ(run(""), 3u);
+  EXPECT_EQ(run(R"(, "condition_status": [32902])"), 2u);
+  EXPECT_EQ(run(R"(, "visit": [9201])"), 2u);
+  EXPECT_EQ(run(R"(, "condition_status": [32902], "visit": [9201])"), 1u);
+}
+
+TEST(CohortEntryTest, DateAdjustmentAndFixedDate) {
+  CdmFixture f;
+  f.Observed(1, 1960, "2009-01-01", "2015-12-31");
+  f.Observed(2, 1960, "2009-01-01", "2009-05-01");  // 120 days: day 180 is not observed
+  f.Observed(3, 1960, "2011-06-01", "2016-12-31");  // less than a year before 2012-01-01
+  // Entry 180 days after the start of observation (Circe DateAdjustment on ObservationPeriod).
+  f.Run(R"({"entry": {"events": [{"domain": "observation_period",
+                                   "date_adjustment": {"start_offset": 180, "end_from": "start",
+                                                       "end_offset": 180}}]}})");
+  EXPECT_THAT(f.Rows(), ElementsAre("1:2009-06-30:2015-12-31", "3:2011-11-28:2016-12-31"));
+  // Everyone observed a year around 2012-01-01 enters on that date.
+  f.Run(R"({"entry": {"events": [{"domain": "fixed_date", "date": "2012-01-01"}],
+                      "prior_observation_days": 365, "post_observation_days": 365},
+            "exit": {"type": "fixed", "offset_days": 365}})");
+  EXPECT_THAT(f.Rows(), ElementsAre("1:2012-01-01:2012-12-31"));
+}
+
 TEST(CohortEntryTest, AdditionalCriteriaAndQualifiedLimit) {
   CdmFixture f;
   f.Observed(1, 1960, "2009-01-01", "2015-12-31");
@@ -434,6 +471,36 @@ TEST(CohortEntryTest, AdditionalCriteriaAndQualifiedLimit) {
   EXPECT_THAT(f.Rows(), ElementsAre("1:2011-01-01:2011-01-02"));
 }
 
+// Regression: the default cohort table was named "cohort", the CDM 5.4 table of that name, and
+// replacing it dropped the CDM table (and failed on read-only databases).
+TEST(CohortRunTest, RunsOnAReadOnlyDatabaseAndLeavesItUnchanged) {
+  auto dir = TempDir::Create();
+  ASSERT_TRUE(dir.ok());
+  std::string path = (dir->path() / "node.duckdb").string();
+  {
+    CdmFixture f(path);
+    f.Observed(1, 1960, "2009-01-01", "2015-12-31");
+    f.Condition(1, 100, "2011-01-01");
+    f.Close();
+  }
+  auto db = store::OpenDuckDb({.path = path, .read_only = true});
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  auto before = (*db)->ListTables();
+  ASSERT_TRUE(before.ok());
+  auto def = ParseCohortDefinition(Cohort(kEntryA), "c.json");
+  ASSERT_TRUE(def.ok());
+  auto counts = GenerateCohort(**db, *def);
+  ASSERT_TRUE(counts.ok()) << counts.status().message();
+  EXPECT_EQ(counts->cohort_persons, 1);
+  EXPECT_EQ(*store::QueryInt(**db, "SELECT COUNT(*) FROM _pc_cohort"), 1);
+  EXPECT_EQ(*store::QueryInt(**db, "SELECT COUNT(*) FROM main.cohort"), 0);  // the CDM table
+  auto after = (*db)->ListTables();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*after, *before);
+  // Only the cohort table is left among the temporary tables.
+  EXPECT_EQ(*store::QueryInt(**db, "SELECT COUNT(*) FROM duckdb_tables() WHERE temporary"), 1);
+}
+
 TEST(CohortCompileTest, PostgresScriptUsesPortableSql) {
   auto def = ParseCohortDefinition(
       Cohort(kEntryA, R"("inclusion_rules": [{"criteria": [{"age": {"min": 18}}]}],
@@ -446,6 +513,7 @@ TEST(CohortCompileTest, PostgresScriptUsesPortableSql) {
   EXPECT_NE(script.find("CREATE TEMPORARY TABLE \"_pc_codesets\""), std::string::npos);
   EXPECT_NE(script.find("CREATE TEMPORARY TABLE \"t2dm\""), std::string::npos);
   EXPECT_NE(script.find("EXTRACT(YEAR FROM"), std::string::npos);
+  EXPECT_NE(script.find("DROP TABLE IF EXISTS pg_temp.\"_pc_codesets\""), std::string::npos);
   // No DuckDB-only functions.
   for (const char* duck : {"arg_max", "date_diff", "QUALIFY", "list_", "::"}) {
     EXPECT_EQ(script.find(duck), std::string::npos) << duck;
@@ -469,10 +537,17 @@ TEST(CohortValidationTest, ErrorsNameTheFileAndThePlace) {
             "cohort.json: entry event 1: concept set \"nope\" is not defined in \"concept_sets\"");
   EXPECT_EQ(err(Cohort(R"({"events": [{"domian": "condition"}]})")),
             "cohort.json: entry event 1: unknown key \"domian\" (expected one of: domain, "
-            "concept_set, first_occurrence, value, unit, start_date, age, sex)");
+            "concept_set, first_occurrence, value, unit, start_date, age, sex, condition_status, "
+            "visit, date_adjustment, date)");
+  EXPECT_EQ(err(Cohort(R"({"events": [{"domain": "fixed_date"}]})")),
+            "cohort.json: entry event 1: \"date\" is required with domain \"fixed_date\"");
+  EXPECT_EQ(err(Cohort(R"({"events": [{"domain": "drug", "condition_status": [32902]}]})")),
+            "cohort.json: entry event 1: \"condition_status\" applies to condition only (domain "
+            "is \"drug\")");
   EXPECT_EQ(err(Cohort(R"({"events": [{"domain": "diagnosis"}]})")),
             "cohort.json: entry event 1: \"domain\" must be one of condition, drug, procedure, "
-            "measurement, observation, visit, death, observation_period (got \"diagnosis\")");
+            "measurement, observation, visit, death, observation_period, fixed_date (got "
+            "\"diagnosis\")");
   EXPECT_EQ(err(Cohort(R"({"events": []})")),
             "cohort.json: entry: \"events\" must list at least one entry event");
   EXPECT_EQ(err(Cohort(R"({"events": [{"domain": "condition", "value": {"min": 1}}]})")),
@@ -496,7 +571,10 @@ TEST(CohortValidationTest, ErrorsNameTheFileAndThePlace) {
 TEST(CohortFormatTest, NativeJsonRoundTrips) {
   std::string json = Cohort(
       R"({"events": [{"domain": "measurement", "concept_set": "hba1c", "value": {"min": 6.5},
-                      "unit": [8554], "start_date": {"min": "2010-01-01"}}],
+                      "unit": [8554], "start_date": {"min": "2010-01-01"}, "visit": [9201],
+                      "date_adjustment": {"start_offset": -1, "end_from": "start"}},
+                     {"domain": "condition", "condition_status": [32902]},
+                     {"domain": "fixed_date", "date": "2020-02-29"}],
           "prior_observation_days": 365, "limit": "all",
           "additional_criteria": {"match": "any", "criteria": [{"sex": ["female", 0]}]},
           "qualified_limit": "last"})",

@@ -184,6 +184,28 @@ TEST(FeaturesTest, TimeToEventWithCensoring) {
               ElementsAre("22,60,0", "32,200,0", "52,200,0", "62,152,1"));
 }
 
+TEST(FeaturesTest, ExposureOngoingAtIndexAndMaleCoding) {
+  CdmFixture f;
+  Populate(f);
+  f.Drug(2, 210, "2011-01-01", "2011-02-01");  // ended before index
+  f.Drug(2, 210, "2011-12-15", "2012-01-20");  // ongoing at index
+  f.Drug(4, 210, "2012-02-01", "2012-03-01");  // starts after index
+  auto spec = ParseCohortStudySpecText(
+      Study(R"({"type": "observation_end"})",
+            R"({"type": "age"}, {"type": "sex", "coding": "male"},
+               {"type": "drug", "concepts": [210], "window": {"end": 0},
+                "end_window": {"start": 0}},
+               {"type": "drug", "concepts": [210], "window": {"start": -365, "end": 0},
+                "statistic": "count", "name": "n210"})",
+            R"({"type": "binary", "event": {"domain": "death"}})"),
+      "study.json");
+  ASSERT_TRUE(spec.ok()) << spec.status().message();
+  EXPECT_EQ(spec->covariates[2].name, "drug_c3_minf_0_end_0_pinf");
+  ASSERT_TRUE(BuildAnalysisTable(f.db(), *spec, "t").ok());
+  EXPECT_THAT(Table(f.db(), "t", "age, male, drug_c3_minf_0_end_0_pinf, n210, outcome"),
+              ElementsAre("22,1,0,0,1", "32,0,1,2,0", "52,0,0,0,0", "62,1,0,0,0"));
+}
+
 TEST(FeaturesTest, AtlasCohortInAStudy) {
   CdmFixture f;
   Populate(f);
@@ -245,15 +267,23 @@ TEST(FeaturesTest, SpecErrorsNameThePlace) {
   EXPECT_EQ(err(R"({"type": "age"})"), "ok");
 }
 
-TEST(FeaturesTest, ExampleStudyParses) {
-  std::ifstream in(std::string(PASSERELLE_SOURCE_DIR) + "/examples/cohorts/t2dm_study.json");
-  ASSERT_TRUE(in.good());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto spec = ParseCohortStudySpecText(ss.str(), "t2dm_study.json");
-  ASSERT_TRUE(spec.ok()) << spec.status().message();
-  EXPECT_GE(spec->covariates.size(), 5u);
-  EXPECT_TRUE(spec->outcome.has_value());
+TEST(FeaturesTest, ExampleStudiesParseAndRun) {
+  CdmFixture f;
+  Populate(f);
+  for (const char* name : {"t2dm_study.json", "hhf_study.json", "mace_study.json"}) {
+    std::ifstream in(std::string(PASSERELLE_SOURCE_DIR) + "/examples/cohorts/" + name);
+    ASSERT_TRUE(in.good()) << name;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto spec = ParseCohortStudySpecText(ss.str(), name);
+    ASSERT_TRUE(spec.ok()) << spec.status().message();
+    EXPECT_GE(spec->covariates.size(), 5u);
+    EXPECT_TRUE(spec->outcome.has_value());
+    auto info = BuildAnalysisTable(f.db(), *spec, "example");
+    ASSERT_TRUE(info.ok()) << name << ": " << info.status().message();
+  }
+  // The MACE cohort enters everyone observed 180 days, adults at entry: persons 1-5.
+  EXPECT_EQ(*store::QueryInt(f.db(), "SELECT COUNT(*) FROM example"), 5);
 }
 
 }  // namespace
