@@ -47,9 +47,9 @@ std::string H(int64_t seed, const std::string& keys, int64_t m) {
 }
 
 void Generate(store::DataSource& s, int64_t persons, int64_t seed) {
-  for (const char* t : {"person", "observation_period", "condition_occurrence", "drug_exposure",
-                        "measurement", "visit_occurrence", "death", "concept", "concept_ancestor",
-                        "concept_relationship"}) {
+  for (const char* t :
+       {"person", "observation_period", "condition_occurrence", "drug_exposure", "measurement",
+        "visit_occurrence", "death", "concept", "concept_ancestor", "concept_relationship"}) {
     Check(s.Execute(omop::CreateTableSql(*omop::FindCdmTable(t), s.dialect())));
   }
   Check(s.Execute(fmt::format(
@@ -141,21 +141,24 @@ constexpr const char* kFeatureCohort = R"({
 std::string FeatureSpec() {
   std::string covs = R"({"type": "age"}, {"type": "sex", "coding": "female"})";
   for (int i = 0; i < 40; ++i) {  // 40 condition flags
-    covs += fmt::format(R"(, {{"type": "condition", "concepts": [{}], "window": {{"start": -365, "end": 0}}, "name": "cond{}"}})",
-                        1020 + i, i);
+    covs += fmt::format(
+        R"(, {{"type": "condition", "concepts": [{}], "window": {{"start": -365, "end": 0}}, "name": "cond{}"}})",
+        1020 + i, i);
   }
   for (int i = 0; i < 30; ++i) {  // 30 drug flags
-    covs += fmt::format(R"(, {{"type": "drug", "concepts": [{}], "window": {{"start": -365, "end": 0}}, "name": "drug{}"}})",
-                        2020 + i, i);
+    covs += fmt::format(
+        R"(, {{"type": "drug", "concepts": [{}], "window": {{"start": -365, "end": 0}}, "name": "drug{}"}})",
+        2020 + i, i);
   }
   for (int i = 0; i < 18; ++i) {  // 18 counts over all time before
-    covs += fmt::format(R"(, {{"type": "{}", "concepts": [{}, {}], "window": {{"start": null, "end": 0}}, "statistic": "count", "name": "n{}"}})",
-                        i % 2 ? "drug" : "condition", i % 2 ? 2060 + i : 1060 + i,
-                        i % 2 ? 2080 + i : 1080 + i, i);
+    covs += fmt::format(
+        R"(, {{"type": "{}", "concepts": [{}, {}], "window": {{"start": null, "end": 0}}, "statistic": "count", "name": "n{}"}})",
+        i % 2 ? "drug" : "condition", i % 2 ? 2060 + i : 1060 + i, i % 2 ? 2080 + i : 1080 + i, i);
   }
   for (int i = 0; i < 10; ++i) {  // 10 latest measurement values
-    covs += fmt::format(R"(, {{"type": "measurement", "concepts": [{}], "window": {{"start": -365, "end": 0}}, "statistic": "latest_value", "name": "lab{}"}})",
-                        3000 + i, i);
+    covs += fmt::format(
+        R"(, {{"type": "measurement", "concepts": [{}], "window": {{"start": -365, "end": 0}}, "statistic": "latest_value", "name": "lab{}"}})",
+        3000 + i, i);
   }
   return fmt::format(R"({{"cohort": {}, "covariates": [{}],
       "outcome": {{"type": "time_to_event", "event": {{"domain": "condition", "concept_set": "outcome"}}}}}})",
@@ -174,29 +177,32 @@ std::string NaiveFeatures(const cohort::CohortStudySpec& spec) {
       if (cs.id == c.concept_set) set = &cs;
     }
     std::string ids;
-    for (const auto& it : set->items) ids += (ids.empty() ? "" : ", ") + std::to_string(it.concept_id);
-    std::string table = c.domain == cohort::Domain::kCondition
-                            ? "condition_occurrence e WHERE e.condition_concept_id"
-                            : (c.domain == cohort::Domain::kDrug
-                                   ? "drug_exposure e WHERE e.drug_concept_id"
-                                   : "measurement e WHERE e.measurement_concept_id");
+    for (const auto& it : set->items)
+      ids += (ids.empty() ? "" : ", ") + std::to_string(it.concept_id);
+    std::string table =
+        c.domain == cohort::Domain::kCondition
+            ? "condition_occurrence e WHERE e.condition_concept_id"
+            : (c.domain == cohort::Domain::kDrug ? "drug_exposure e WHERE e.drug_concept_id"
+                                                 : "measurement e WHERE e.measurement_concept_id");
     std::string date = c.domain == cohort::Domain::kCondition
                            ? "e.condition_start_date"
                            : (c.domain == cohort::Domain::kDrug ? "e.drug_exposure_start_date"
                                                                 : "e.measurement_date");
     std::string window = fmt::format("{} <= m.cohort_start_date", date);
-    if (c.window.start) window += fmt::format(" AND {} >= m.cohort_start_date - {}", date, -*c.window.start);
-    std::string where = fmt::format("{} IN ({}) AND e.person_id = m.subject_id AND {}", table, ids,
-                                    window);
+    if (c.window.start)
+      window += fmt::format(" AND {} >= m.cohort_start_date - {}", date, -*c.window.start);
+    std::string where =
+        fmt::format("{} IN ({}) AND e.person_id = m.subject_id AND {}", table, ids, window);
     if (c.statistic == cohort::Statistic::kAny) {
       cols += fmt::format(", CASE WHEN EXISTS (SELECT 1 FROM {}) THEN 1 ELSE 0 END AS {}", where,
                           c.name);
     } else if (c.statistic == cohort::Statistic::kCount) {
       cols += fmt::format(", (SELECT COUNT(*) FROM {}) AS {}", where, c.name);
     } else {
-      cols += fmt::format(", (SELECT e.value_as_number FROM {} ORDER BY {} DESC, e.measurement_id "
-                          "DESC LIMIT 1) AS {}",
-                          where, date, c.name);
+      cols += fmt::format(
+          ", (SELECT e.value_as_number FROM {} ORDER BY {} DESC, e.measurement_id "
+          "DESC LIMIT 1) AS {}",
+          where, date, c.name);
     }
   }
   return fmt::format(
@@ -222,20 +228,20 @@ int main(int argc, char** argv) {
   bool reuse = !path.empty() && Check(db->HasTable("person")) &&
                Check(store::QueryInt(*db, "SELECT COUNT(*) FROM person")) == persons;
   if (!reuse) {
-    for (const char* t : {"person", "observation_period", "condition_occurrence", "drug_exposure",
-                          "measurement", "visit_occurrence", "death", "concept",
-                          "concept_ancestor", "concept_relationship"}) {
+    for (const char* t :
+         {"person", "observation_period", "condition_occurrence", "drug_exposure", "measurement",
+          "visit_occurrence", "death", "concept", "concept_ancestor", "concept_relationship"}) {
       Check(db->Execute(db->dialect().DropTableIfExists(t)));
     }
     Generate(*db, persons, seed);
   }
-  int64_t events = Check(store::QueryInt(
-      *db, "SELECT (SELECT COUNT(*) FROM condition_occurrence) + (SELECT COUNT(*) FROM "
-           "drug_exposure) + (SELECT COUNT(*) FROM measurement)"));
+  int64_t events = Check(
+      store::QueryInt(*db,
+                      "SELECT (SELECT COUNT(*) FROM condition_occurrence) + (SELECT COUNT(*) FROM "
+                      "drug_exposure) + (SELECT COUNT(*) FROM measurement)"));
   std::printf("synthetic CDM: %lld persons, %lld events (%.1f per person), built in %.1f s\n",
               static_cast<long long>(persons), static_cast<long long>(events),
-              static_cast<double>(events) / static_cast<double>(persons),
-              bench::NowSeconds() - t0);
+              static_cast<double>(events) / static_cast<double>(persons), bench::NowSeconds() - t0);
 
   // --- cohort with three criteria ---
   auto def = Check(cohort::ParseCohortDefinition(kCohort, "bench.json"));
@@ -250,14 +256,15 @@ int main(int argc, char** argv) {
     base.push_back(bench::NowSeconds() - a);
   }
   int64_t differ = Check(store::QueryInt(
-      *db, "SELECT COUNT(*) FROM ((SELECT * FROM bench_cohort EXCEPT SELECT * FROM baseline) "
-           "UNION ALL (SELECT * FROM baseline EXCEPT SELECT * FROM bench_cohort)) x"));
+      *db,
+      "SELECT COUNT(*) FROM ((SELECT * FROM bench_cohort EXCEPT SELECT * FROM baseline) "
+      "UNION ALL (SELECT * FROM baseline EXCEPT SELECT * FROM bench_cohort)) x"));
   double mo = bench::Median(ours), mb = bench::Median(base);
-  std::printf("cohort (3 criteria): %lld entry persons -> %lld persons; passerelle %.3f s, "
-              "baseline hand-written SQL %.3f s, ratio %.2f; same rows: %s; target < 2 s: %s\n",
-              static_cast<long long>(counts.entry_persons),
-              static_cast<long long>(counts.cohort_persons), mo, mb, mo / mb,
-              differ == 0 ? "yes" : "NO", mo < 2.0 ? "met" : "MISSED");
+  std::printf(
+      "cohort (3 criteria): %lld entry persons -> %lld persons; passerelle %.3f s, "
+      "baseline hand-written SQL %.3f s, ratio %.2f; same rows: %s; target < 2 s: %s\n",
+      static_cast<long long>(counts.entry_persons), static_cast<long long>(counts.cohort_persons),
+      mo, mb, mo / mb, differ == 0 ? "yes" : "NO", mo < 2.0 ? "met" : "MISSED");
 
   // --- features: ~10% cohort, 100 covariates ---
   auto spec = Check(cohort::ParseCohortStudySpecText(FeatureSpec(), "bench_study.json"));
@@ -285,11 +292,12 @@ int main(int argc, char** argv) {
   auto b = Check(store::QueryAll(*db, fmt::format("SELECT {} FROM naive", sums)));
   bool same = a.columns[0].strings[0] == b.columns[0].strings[0];
   double mf = bench::Median(feat), mc = bench::Median(cohort_only), mn = bench::Median(naive);
-  std::printf("features: %lld persons x %zu covariates + time-to-event outcome; passerelle %.3f s "
-              "(of which cohort %.3f s), baseline one-subquery-per-covariate SQL %.3f s, ratio "
-              "%.2f; same values: %s; target < 5 s: %s\n",
-              static_cast<long long>(info.rows), ncov, mf, mc, mn, mf / mn, same ? "yes" : "NO",
-              mf < 5.0 ? "met" : "MISSED");
+  std::printf(
+      "features: %lld persons x %zu covariates + time-to-event outcome; passerelle %.3f s "
+      "(of which cohort %.3f s), baseline one-subquery-per-covariate SQL %.3f s, ratio "
+      "%.2f; same values: %s; target < 5 s: %s\n",
+      static_cast<long long>(info.rows), ncov, mf, mc, mn, mf / mn, same ? "yes" : "NO",
+      mf < 5.0 ? "met" : "MISSED");
   std::printf("peak memory %.0f MiB\n", bench::PeakRssMiB());
   return differ == 0 && same ? 0 : 1;
 }

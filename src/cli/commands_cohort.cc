@@ -41,8 +41,8 @@ Status RunCount(const CountArgs& a, const CliContext& ctx) {
   // Read-only: the cohort lives in temporary tables; the node database is not changed.
   opts.read_only = true;
   ASSIGN_OR_RETURN(auto source, store::OpenDuckDb(opts));
-  Progress(ctx, fmt::format("running cohort {} on {}", def.name.empty() ? a.cohort : def.name,
-                            a.db));
+  Progress(ctx,
+           fmt::format("running cohort {} on {}", def.name.empty() ? a.cohort : def.name, a.db));
   ASSIGN_OR_RETURN(cohort::CohortCounts counts, cohort::GenerateCohort(*source, def));
   std::string text =
       a.json ? cohort::CountsToJson(counts) + "\n" : cohort::CountsToText(counts, a.by_rule);
@@ -65,8 +65,8 @@ Status RunSql(const SqlArgs& a) {
   opts.result_table = a.table;
   opts.cdm_schema = a.cdm_schema;
   ASSIGN_OR_RETURN(cohort::CompiledCohort compiled, cohort::CompileCohort(def, *dialect, opts));
-  std::string text = fmt::format("-- passerelle cohort: {} ({})\n", def.name, a.dialect) +
-                     compiled.Script();
+  std::string text =
+      fmt::format("-- passerelle cohort: {} ({})\n", def.name, a.dialect) + compiled.Script();
   std::fwrite(text.data(), 1, text.size(), stdout);
   return Status::Ok();
 }
@@ -74,16 +74,17 @@ Status RunSql(const SqlArgs& a) {
 }  // namespace
 
 void RegisterCohortCommands(CLI::App& app, CliContext& ctx) {
-  CLI::App* cohort = app.add_subcommand(
-      "cohort", "OMOP cohorts: count a cohort in a node database, show its SQL");
+  CLI::App* cohort =
+      app.add_subcommand("cohort", "OMOP cohorts: count a cohort in a node database, show its SQL");
   cohort->require_subcommand(1);
 
   auto count_args = std::make_shared<CountArgs>();
   CLI::App* count = cohort->add_subcommand(
       "count", "Count a cohort in a node database (node-local, exact counts for the data steward)");
   count->add_option("--db", count_args->db, "Node database (DuckDB file)")->required();
-  count->add_option("--cohort", count_args->cohort,
-                    "Cohort definition: native JSON (docs/cohorts.md) or ATLAS JSON")
+  count
+      ->add_option("--cohort", count_args->cohort,
+                   "Cohort definition: native JSON (docs/cohorts.md) or ATLAS JSON")
       ->required();
   count->add_flag("--by-rule", count_args->by_rule, "Attrition: counts after each inclusion rule");
   count->add_flag("--atlas", count_args->atlas,

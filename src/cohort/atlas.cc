@@ -54,8 +54,8 @@ class Importer {
     }
     const Json* pc = Get(j, "PrimaryCriteria");
     if (pc == nullptr) return Err("PrimaryCriteria", "is required");
-    RETURN_IF_ERROR(
-        Keys(*pc, "PrimaryCriteria", {"CriteriaList", "ObservationWindow", "PrimaryCriteriaLimit"}));
+    RETURN_IF_ERROR(Keys(*pc, "PrimaryCriteria",
+                         {"CriteriaList", "ObservationWindow", "PrimaryCriteriaLimit"}));
     const Json* list = Get(*pc, "CriteriaList");
     if (list == nullptr || !list->is_array() || list->empty()) {
       return Err("PrimaryCriteria.CriteriaList", "must list at least one entry event");
@@ -233,9 +233,11 @@ class Importer {
     for (size_t i = 0; i < items->size(); ++i) {
       std::string p = Index(ip, i);
       const Json& it = (*items)[i];
-      RETURN_IF_ERROR(Keys(it, p, {"concept", "isExcluded", "includeDescendants", "includeMapped"}));
+      RETURN_IF_ERROR(
+          Keys(it, p, {"concept", "isExcluded", "includeDescendants", "includeMapped"}));
       const Json* concept_obj = Get(it, "concept");
-      if (concept_obj == nullptr || !concept_obj->is_object()) return Err(Path(p, "concept"), "is required");
+      if (concept_obj == nullptr || !concept_obj->is_object())
+        return Err(Path(p, "concept"), "is required");
       const Json* cid = Get(*concept_obj, "CONCEPT_ID");
       if (cid == nullptr) return Err(Path(p, "concept.CONCEPT_ID"), "is required");
       ConceptItem item;
@@ -336,14 +338,19 @@ class Importer {
 
   Result<EventCriteria> CriteriaOf(const Json& wrapper, const std::string& path) const {
     static constexpr CriteriaKind kKinds[] = {
-        {"ConditionOccurrence", Domain::kCondition}, {"DrugExposure", Domain::kDrug},
-        {"ProcedureOccurrence", Domain::kProcedure}, {"Measurement", Domain::kMeasurement},
-        {"Observation", Domain::kObservation},       {"VisitOccurrence", Domain::kVisit},
-        {"Death", Domain::kDeath},                   {"ObservationPeriod", Domain::kObservationPeriod},
+        {"ConditionOccurrence", Domain::kCondition},
+        {"DrugExposure", Domain::kDrug},
+        {"ProcedureOccurrence", Domain::kProcedure},
+        {"Measurement", Domain::kMeasurement},
+        {"Observation", Domain::kObservation},
+        {"VisitOccurrence", Domain::kVisit},
+        {"Death", Domain::kDeath},
+        {"ObservationPeriod", Domain::kObservationPeriod},
     };
     if (!wrapper.is_object() || wrapper.size() != 1) {
-      return Err(path, "must be an object with one criteria type, e.g. {\"ConditionOccurrence\": "
-                       "{...}}");
+      return Err(path,
+                 "must be an object with one criteria type, e.g. {\"ConditionOccurrence\": "
+                 "{...}}");
     }
     const auto& [kind, body] = *wrapper.items().begin();
     const CriteriaKind* found = nullptr;
@@ -352,9 +359,10 @@ class Importer {
     }
     std::string p = Path(path, kind);
     if (found == nullptr) {
-      return Err(p, "criteria type not supported by Passerelle's ATLAS import (supported: "
-                    "ConditionOccurrence, DrugExposure, ProcedureOccurrence, Measurement, "
-                    "Observation, VisitOccurrence, Death, ObservationPeriod)");
+      return Err(p,
+                 "criteria type not supported by Passerelle's ATLAS import (supported: "
+                 "ConditionOccurrence, DrugExposure, ProcedureOccurrence, Measurement, "
+                 "Observation, VisitOccurrence, Death, ObservationPeriod)");
     }
     EventCriteria e;
     e.domain = found->domain;
@@ -379,14 +387,13 @@ class Importer {
         RETURN_IF_ERROR(Keys(body, p, {"First", "DateAdjustment"}));
         break;
       case Domain::kDeath:
-        RETURN_IF_ERROR(Keys(body, p,
-                             {"CodesetId", "OccurrenceStartDate", "Age", "Gender",
-                              "DateAdjustment"}));
+        RETURN_IF_ERROR(
+            Keys(body, p, {"CodesetId", "OccurrenceStartDate", "Age", "Gender", "DateAdjustment"}));
         break;
       case Domain::kVisit:
-        RETURN_IF_ERROR(Keys(body, p,
-                             {"CodesetId", "First", "OccurrenceStartDate", "Age", "Gender",
-                              "DateAdjustment"}));
+        RETURN_IF_ERROR(
+            Keys(body, p,
+                 {"CodesetId", "First", "OccurrenceStartDate", "Age", "Gender", "DateAdjustment"}));
         break;
       default:
         RETURN_IF_ERROR(Keys(body, p,
@@ -476,8 +483,8 @@ class Importer {
   }
 
   Result<Group> GroupOf(const Json& j, const std::string& path) const {
-    RETURN_IF_ERROR(Keys(j, path, {"Type", "Count", "CriteriaList", "DemographicCriteriaList",
-                                   "Groups"}));
+    RETURN_IF_ERROR(
+        Keys(j, path, {"Type", "Count", "CriteriaList", "DemographicCriteriaList", "Groups"}));
     Group g;
     const Json* type = Get(j, "Type");
     std::string t = type != nullptr && type->is_string() ? type->get<std::string>() : "ALL";
@@ -490,8 +497,8 @@ class Importer {
     } else if (t == "AT_MOST") {
       g.match = GroupMatch::kAtMost;
     } else {
-      return Err(Path(path, "Type"), fmt::format("must be ALL, ANY, AT_LEAST or AT_MOST (got \"{}\")",
-                                                 t));
+      return Err(Path(path, "Type"),
+                 fmt::format("must be ALL, ANY, AT_LEAST or AT_MOST (got \"{}\")", t));
     }
     if (g.match == GroupMatch::kAtLeast || g.match == GroupMatch::kAtMost) {
       const Json* c = Get(j, "Count");
@@ -579,8 +586,8 @@ class Importer {
       RETURN_IF_ERROR(DayUnit(*d, "OffsetUnit", p));
       e.type = ExitType::kFixed;
       const Json* field = Get(*d, "DateField");
-      std::string f = field != nullptr && field->is_string() ? field->get<std::string>()
-                                                             : "StartDate";
+      std::string f =
+          field != nullptr && field->is_string() ? field->get<std::string>() : "StartDate";
       if (f != "StartDate" && f != "EndDate") {
         return Err(Path(p, "DateField"), "must be \"StartDate\" or \"EndDate\"");
       }

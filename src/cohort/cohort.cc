@@ -59,8 +59,7 @@ Result<CohortCounts> GenerateCohort(store::DataSource& source, const CohortDefin
 std::string CountsToText(const CohortCounts& c, bool by_rule) {
   std::string out;
   if (by_rule) {
-    out += fmt::format("{:<44} {:>10} {:>10} {:>12}\n", "step", "persons", "events",
-                       "rule alone");
+    out += fmt::format("{:<44} {:>10} {:>10} {:>12}\n", "step", "persons", "events", "rule alone");
     out += fmt::format("{:<44} {:>10} {:>10} {:>12}\n", "entry events", c.entry_persons,
                        c.entry_events, "");
     if (c.qualified_events != c.entry_events || c.qualified_persons != c.entry_persons) {

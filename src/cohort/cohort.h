@@ -26,9 +26,9 @@ namespace passerelle::cohort {
 
 struct RuleAttrition {
   std::string name;
-  int64_t events = 0;         // qualified events passing rules 1..i
-  int64_t persons = 0;        // persons with such an event
-  int64_t alone_events = 0;   // qualified events passing rule i (whatever the others)
+  int64_t events = 0;        // qualified events passing rules 1..i
+  int64_t persons = 0;       // persons with such an event
+  int64_t alone_events = 0;  // qualified events passing rule i (whatever the others)
   int64_t alone_persons = 0;
 };
 

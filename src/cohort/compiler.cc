@@ -54,9 +54,9 @@ class Compiler {
   Result<CompiledCohort> Run() {
     CompiledCohort out;
     out.rule_count = static_cast<int>(def_.inclusion_rules.size());
-    const std::vector<std::string> work = {"codesets",     "primary_events", "qualified_events",
-                                           "rule_flags",   "included_events", "drug_eras",
-                                           "cohort_ends",  "cohort_rows"};
+    const std::vector<std::string> work = {"codesets",    "primary_events",  "qualified_events",
+                                           "rule_flags",  "included_events", "drug_eras",
+                                           "cohort_ends", "cohort_rows"};
     for (const auto& w : work) out.cleanup.push_back(d_.DropTemporaryTableIfExists(T(w)));
     out.statements = out.cleanup;  // leftovers of an interrupted run
 
@@ -78,7 +78,8 @@ class Compiler {
         "SELECT {cols} FROM (SELECT E.person_id, E.start_date, E.end_date, E.visit_occurrence_id, "
         "OP.observation_period_start_date AS op_start_date, OP.observation_period_end_date AS "
         "op_end_date, row_number() OVER (PARTITION BY E.person_id ORDER BY E.start_date, "
-        "E.end_date, E.domain_order, E.event_key) AS event_id{desc} FROM ({events}) E JOIN {op} OP ON OP.person_id = "
+        "E.end_date, E.domain_order, E.event_key) AS event_id{desc} FROM ({events}) E JOIN {op} OP "
+        "ON OP.person_id = "
         "E.person_id AND E.start_date >= OP.observation_period_start_date AND E.start_date <= "
         "OP.observation_period_end_date WHERE {prior} <= E.start_date AND {post} <= "
         "OP.observation_period_end_date) P{limit}",
@@ -89,14 +90,13 @@ class Compiler {
                                "E.start_date DESC, E.end_date DESC, E.domain_order DESC, "
                                "E.event_key DESC) AS ordinal_desc"),
         fmt::arg("op", sql_.Cdm("observation_period")),
-        fmt::arg("prior",
-                 sql_.AddDays("OP.observation_period_start_date",
-                              def_.entry.prior_observation_days)),
+        fmt::arg("prior", sql_.AddDays("OP.observation_period_start_date",
+                                       def_.entry.prior_observation_days)),
         fmt::arg("post", sql_.AddDays("E.start_date", def_.entry.post_observation_days)),
-        fmt::arg("limit", def_.entry.limit == Limit::kFirst
-                              ? " WHERE P.event_id = 1"
-                              : (def_.entry.limit == Limit::kLast ? " WHERE P.ordinal_desc = 1"
-                                                                  : "")));
+        fmt::arg("limit",
+                 def_.entry.limit == Limit::kFirst
+                     ? " WHERE P.event_id = 1"
+                     : (def_.entry.limit == Limit::kLast ? " WHERE P.ordinal_desc = 1" : "")));
     out.statements.push_back(d_.CreateTableAs(T("primary_events"), primary, true));
 
     // 3. Qualified events: additional criteria and the qualified limit (only with criteria).
@@ -155,16 +155,18 @@ class Compiler {
     std::vector<std::string> ends;
     std::string inc = Q(T("included_events"));
     if (def_.exit.type != ExitType::kFixed) {
-      ends.push_back(fmt::format("SELECT i.person_id, i.event_id, i.op_end_date AS end_date FROM "
-                                 "{} i",
-                                 inc));
+      ends.push_back(
+          fmt::format("SELECT i.person_id, i.event_id, i.op_end_date AS end_date FROM "
+                      "{} i",
+                      inc));
     }
     if (def_.exit.type == ExitType::kFixed) {
-      std::string date = sql_.AddDays(def_.exit.from_end ? "i.end_date" : "i.start_date",
-                                      def_.exit.offset_days);
-      ends.push_back(fmt::format("SELECT i.person_id, i.event_id, CASE WHEN {0} > i.op_end_date "
-                                 "THEN i.op_end_date ELSE {0} END AS end_date FROM {1} i",
-                                 date, inc));
+      std::string date =
+          sql_.AddDays(def_.exit.from_end ? "i.end_date" : "i.start_date", def_.exit.offset_days);
+      ends.push_back(
+          fmt::format("SELECT i.person_id, i.event_id, CASE WHEN {0} > i.op_end_date "
+                      "THEN i.op_end_date ELSE {0} END AS end_date FROM {1} i",
+                      date, inc));
     }
     if (def_.exit.type == ExitType::kDrugEra) {
       out.statements.push_back(d_.CreateTableAs(T("drug_eras"), DrugEras(), true));
@@ -193,10 +195,9 @@ class Compiler {
         true));
 
     // 7. Eras per person, clipped to the censor window.
-    std::string collapsed =
-        sql_.CollapseSelect(fmt::format("SELECT person_id, start_date, end_date FROM {}",
-                                        Q(T("cohort_rows"))),
-                            def_.era_pad_days);
+    std::string collapsed = sql_.CollapseSelect(
+        fmt::format("SELECT person_id, start_date, end_date FROM {}", Q(T("cohort_rows"))),
+        def_.era_pad_days);
     std::string start = "f.start_date";
     std::string end = "f.end_date";
     if (def_.censor_window_start) {
@@ -321,8 +322,8 @@ class Compiler {
         "ON {where} GROUP BY q2.person_id, q2.event_id) {alias} ON {alias}.person_id = "
         "q.person_id AND {alias}.event_id = q.event_id",
         fmt::arg("what", what), fmt::arg("src", Q(events_table)),
-        fmt::arg("events", Events(c.event)), fmt::arg("where", Join(CriterionWhere(c, "q2"), " AND ")),
-        fmt::arg("alias", alias));
+        fmt::arg("events", Events(c.event)),
+        fmt::arg("where", Join(CriterionWhere(c, "q2"), " AND ")), fmt::arg("alias", alias));
   }
 
   // "At least one" and "none" need no count: an EXISTS the engine runs as a semi join.
@@ -339,8 +340,7 @@ class Compiler {
     }
     if (!d.sex.empty()) {
       j.person = true;
-      parts.push_back(
-          fmt::format("pp.gender_concept_id IN ({})", SqlParts::IdList(d.sex)));
+      parts.push_back(fmt::format("pp.gender_concept_id IN ({})", SqlParts::IdList(d.sex)));
     }
     if (!d.index_date.empty()) parts.push_back(sql_.RangeSql(d.index_date, "q.start_date", true));
     if (parts.empty()) return "TRUE";
@@ -380,7 +380,8 @@ class Compiler {
       case GroupMatch::kAtLeast:
       case GroupMatch::kAtMost: {
         std::vector<std::string> ones;
-        for (const auto& m : members) ones.push_back(fmt::format("CASE WHEN {} THEN 1 ELSE 0 END", m));
+        for (const auto& m : members)
+          ones.push_back(fmt::format("CASE WHEN {} THEN 1 ELSE 0 END", m));
         return fmt::format("(({}) {} {})", Join(ones, " + "),
                            g.match == GroupMatch::kAtLeast ? ">=" : "<=", g.count);
       }
@@ -439,8 +440,7 @@ std::string CompiledCohort::Script() const {
 }
 
 Result<CompiledCohort> CompileCohort(const CohortDefinition& definition,
-                                     const store::Dialect& dialect,
-                                     const CompileOptions& options) {
+                                     const store::Dialect& dialect, const CompileOptions& options) {
   if (!IsIdentifier(options.work_prefix)) {
     return Status::InvalidArgument(fmt::format(
         "cohort work table prefix \"{}\" must match [A-Za-z_][A-Za-z0-9_]*", options.work_prefix));
@@ -451,8 +451,8 @@ Result<CompiledCohort> CompileCohort(const CohortDefinition& definition,
         options.result_table));
   }
   if (!options.cdm_schema.empty() && !IsIdentifier(options.cdm_schema)) {
-    return Status::InvalidArgument(
-        fmt::format("CDM schema name \"{}\" must match [A-Za-z_][A-Za-z0-9_]*", options.cdm_schema));
+    return Status::InvalidArgument(fmt::format(
+        "CDM schema name \"{}\" must match [A-Za-z_][A-Za-z0-9_]*", options.cdm_schema));
   }
   RETURN_IF_ERROR(ValidateCohortDefinition(definition, "cohort"));
   return Compiler(definition, dialect, options).Run();

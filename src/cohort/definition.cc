@@ -60,8 +60,8 @@ Result<Limit> ParseLimit(const Json& obj, std::string_view key, std::string_view
   if (*s == "first") return Limit::kFirst;
   if (*s == "all") return Limit::kAll;
   if (*s == "last") return Limit::kLast;
-  return JsonError(where,
-                   fmt::format("\"{}\" must be \"first\", \"all\" or \"last\" (got \"{}\")", key, *s));
+  return JsonError(
+      where, fmt::format("\"{}\" must be \"first\", \"all\" or \"last\" (got \"{}\")", key, *s));
 }
 
 Result<int32_t> OptDays(const Json& obj, std::string_view key, std::string_view where,
@@ -84,13 +84,13 @@ Result<double> RangeValue(const Json& v, std::string_view what, std::string_view
                           bool dates) {
   if (dates) {
     if (!v.is_string()) {
-      return JsonError(where,
-                       fmt::format("{} must be a date YYYY-MM-DD (got {})", what, internal::Brief(v)));
+      return JsonError(
+          where, fmt::format("{} must be a date YYYY-MM-DD (got {})", what, internal::Brief(v)));
     }
     auto d = ParseDate(v.get<std::string>());
     if (!d.ok()) {
-      return JsonError(where,
-                       fmt::format("{} must be a date YYYY-MM-DD (got {})", what, internal::Brief(v)));
+      return JsonError(
+          where, fmt::format("{} must be a date YYYY-MM-DD (got {})", what, internal::Brief(v)));
     }
     return static_cast<double>(*d);
   }
@@ -110,14 +110,13 @@ Result<Range> ParseRange(const Json& obj, std::string_view key, std::string_view
   for (const auto& rk : kRangeKeys) {
     const Json* v = Find(*j, rk.key);
     if (v == nullptr) continue;
-    ASSIGN_OR_RETURN(double d,
-                     RangeValue(*v, fmt::format("\"{}.{}\"", key, rk.key), where, dates));
+    ASSIGN_OR_RETURN(double d, RangeValue(*v, fmt::format("\"{}.{}\"", key, rk.key), where, dates));
     r.terms.push_back({rk.op, d, 0});
   }
   if (const Json* nb = Find(*j, "not_between")) {
     if (!nb->is_array() || nb->size() != 2) {
-      return JsonError(where, fmt::format("\"{}.not_between\" must be a list of two bounds [a, b]",
-                                          key));
+      return JsonError(where,
+                       fmt::format("\"{}.not_between\" must be a list of two bounds [a, b]", key));
     }
     ASSIGN_OR_RETURN(double a,
                      RangeValue((*nb)[0], fmt::format("\"{}.not_between\"", key), where, dates));
@@ -126,9 +125,10 @@ Result<Range> ParseRange(const Json& obj, std::string_view key, std::string_view
     r.terms.push_back({RangeOp::kNotBetween, a, b});
   }
   if (r.terms.empty()) {
-    return JsonError(where, fmt::format("\"{}\" must have at least one of min, max, gt, lt, eq, ne, "
-                                        "not_between",
-                                        key));
+    return JsonError(where,
+                     fmt::format("\"{}\" must have at least one of min, max, gt, lt, eq, ne, "
+                                 "not_between",
+                                 key));
   }
   return r;
 }
@@ -138,8 +138,9 @@ Result<std::vector<int64_t>> ParseSex(const Json& obj, std::string_view where) {
   const Json* j = Find(obj, "sex");
   if (j == nullptr) return out;
   if (!j->is_array() || j->empty()) {
-    return JsonError(where, "\"sex\" must be a non-empty list of \"female\", \"male\" or "
-                            "gender concept ids");
+    return JsonError(where,
+                     "\"sex\" must be a non-empty list of \"female\", \"male\" or "
+                     "gender concept ids");
   }
   for (const auto& v : *j) {
     if (v.is_string() && v.get<std::string>() == "female") {
@@ -207,8 +208,9 @@ Result<ConceptSet> ParseConceptSet(const Json& j, std::string_view origin, size_
   cs.name = name.value_or("");
   const Json* concepts = Find(j, "concepts");
   if (concepts == nullptr || !concepts->is_array()) {
-    return JsonError(w, "\"concepts\" must be a list of concept ids or {\"concept_id\": ...} "
-                        "objects");
+    return JsonError(w,
+                     "\"concepts\" must be a list of concept ids or {\"concept_id\": ...} "
+                     "objects");
   }
   if (concepts->size() > kMaxListItems) {
     return JsonError(w, fmt::format("\"concepts\" has more than {} entries", kMaxListItems));
@@ -224,15 +226,16 @@ Result<ConceptSet> ParseConceptSet(const Json& j, std::string_view origin, size_
 // ---- criteria ----
 
 Result<EventCriteria> ParseEvent(const Json& j, std::string_view where) {
-  RETURN_IF_ERROR(CheckKeys(j, where,
-                            {"domain", "concept_set", "first_occurrence", "value", "unit",
-                             "start_date", "age", "sex", "condition_status", "visit",
-                             "date_adjustment", "date"}));
+  RETURN_IF_ERROR(
+      CheckKeys(j, where,
+                {"domain", "concept_set", "first_occurrence", "value", "unit", "start_date", "age",
+                 "sex", "condition_status", "visit", "date_adjustment", "date"}));
   EventCriteria e;
   ASSIGN_OR_RETURN(auto domain, internal::OptString(j, "domain", where));
   if (!domain) {
-    return JsonError(where, "\"domain\" is required (condition, drug, procedure, measurement, "
-                            "observation, visit, death, observation_period or fixed_date)");
+    return JsonError(where,
+                     "\"domain\" is required (condition, drug, procedure, measurement, "
+                     "observation, visit, death, observation_period or fixed_date)");
   }
   auto d = DomainFromName(*domain);
   if (!d) {
@@ -265,7 +268,8 @@ Result<EventCriteria> ParseEvent(const Json& j, std::string_view where) {
         return Status::Ok();
       }
       if (*v != "start" && *v != "end") {
-        return JsonError(w, fmt::format("\"{}\" must be \"start\" or \"end\" (got \"{}\")", key, *v));
+        return JsonError(w,
+                         fmt::format("\"{}\" must be \"start\" or \"end\" (got \"{}\")", key, *v));
       }
       out = *v == "end";
       return Status::Ok();
@@ -298,8 +302,8 @@ Result<Window> ParseWindow(const Json& j, std::string_view key, std::string_view
                           bool& out) -> Status {
     if (!v) return Status::Ok();
     if (*v != "start" && *v != "end") {
-      return JsonError(where, fmt::format("\"{}.{}\" must be \"start\" or \"end\" (got \"{}\")",
-                                          key, k, *v));
+      return JsonError(
+          where, fmt::format("\"{}.{}\" must be \"start\" or \"end\" (got \"{}\")", key, k, *v));
     }
     out = *v == "end";
     return Status::Ok();
@@ -331,12 +335,13 @@ Result<CountCriterion> ParseCount(const Json& j, std::string_view where) {
     std::string ow = Sub(where, "\"occurrences\"");
     RETURN_IF_ERROR(CheckKeys(*o, ow, {"exactly", "at_most", "at_least"}));
     if (o->size() != 1) {
-      return JsonError(where, "\"occurrences\" must have exactly one of \"exactly\", \"at_most\", "
-                              "\"at_least\"");
+      return JsonError(where,
+                       "\"occurrences\" must have exactly one of \"exactly\", \"at_most\", "
+                       "\"at_least\"");
     }
     const auto& [k, v] = *o->items().begin();
-    ASSIGN_OR_RETURN(int64_t n, internal::AsInt(v, fmt::format("\"occurrences.{}\"", k), where, 0,
-                                                1000000));
+    ASSIGN_OR_RETURN(int64_t n,
+                     internal::AsInt(v, fmt::format("\"occurrences.{}\"", k), where, 0, 1000000));
     c.count = static_cast<int32_t>(n);
     c.op = k == "exactly" ? CountOp::kExactly
                           : (k == "at_most" ? CountOp::kAtMost : CountOp::kAtLeast);
@@ -419,8 +424,7 @@ Result<Exit> ParseExit(const Json& j, std::string_view where) {
   auto refuse_keys = [&](std::initializer_list<std::string_view> keys) -> Status {
     for (auto k : keys) {
       if (Find(j, k) != nullptr) {
-        return JsonError(where,
-                         fmt::format("\"{}\" does not apply to \"type\": \"{}\"", k, t));
+        return JsonError(where, fmt::format("\"{}\" does not apply to \"type\": \"{}\"", k, t));
       }
     }
     return Status::Ok();
@@ -435,8 +439,8 @@ Result<Exit> ParseExit(const Json& j, std::string_view where) {
         refuse_keys({"concept_set", "gap_days", "persistence_days", "days_supply_override"}));
     ASSIGN_OR_RETURN(auto from, internal::OptString(j, "from", where));
     if (from && *from != "start" && *from != "end") {
-      return JsonError(where, fmt::format("\"from\" must be \"start\" or \"end\" (got \"{}\")",
-                                          *from));
+      return JsonError(where,
+                       fmt::format("\"from\" must be \"start\" or \"end\" (got \"{}\")", *from));
     }
     e.from_end = from && *from == "end";
     ASSIGN_OR_RETURN(auto off, internal::OptInt(j, "offset_days", where, 0, kMaxDays));
@@ -510,12 +514,12 @@ class Validator {
       return JsonError(entry, "observation days must be >= 0");
     }
     for (size_t i = 0; i < def_.entry.events.size(); ++i) {
-      RETURN_IF_ERROR(Event(def_.entry.events[i],
-                            Sub(origin_, fmt::format("entry event {}", i + 1))));
+      RETURN_IF_ERROR(
+          Event(def_.entry.events[i], Sub(origin_, fmt::format("entry event {}", i + 1))));
     }
     if (def_.entry.additional_criteria) {
-      RETURN_IF_ERROR(GroupCheck(*def_.entry.additional_criteria,
-                                 Sub(origin_, "entry: additional criteria")));
+      RETURN_IF_ERROR(
+          GroupCheck(*def_.entry.additional_criteria, Sub(origin_, "entry: additional criteria")));
     }
     if (def_.inclusion_rules.size() > kMaxRules) {
       return JsonError(origin_, fmt::format("at most {} inclusion rules are allowed (got {})",
@@ -533,8 +537,8 @@ class Validator {
       }
     }
     if (def_.exit.type == ExitType::kFixed && def_.exit.offset_days < 0) {
-      return JsonError(exit, fmt::format("\"offset_days\" must be >= 0 (got {})",
-                                         def_.exit.offset_days));
+      return JsonError(exit,
+                       fmt::format("\"offset_days\" must be >= 0 (got {})", def_.exit.offset_days));
     }
     for (size_t i = 0; i < def_.censor_events.size(); ++i) {
       RETURN_IF_ERROR(
@@ -542,10 +546,10 @@ class Validator {
     }
     if (def_.censor_window_start && def_.censor_window_end &&
         *def_.censor_window_start > *def_.censor_window_end) {
-      return JsonError(Sub(origin_, "censor_window"),
-                       fmt::format("\"start\" must be <= \"end\" (got {} > {})",
-                                   FormatDate(*def_.censor_window_start),
-                                   FormatDate(*def_.censor_window_end)));
+      return JsonError(
+          Sub(origin_, "censor_window"),
+          fmt::format("\"start\" must be <= \"end\" (got {} > {})",
+                      FormatDate(*def_.censor_window_start), FormatDate(*def_.censor_window_end)));
     }
     if (def_.era_pad_days < 0) {
       return JsonError(origin_,
@@ -557,8 +561,8 @@ class Validator {
  private:
   Status Ref(const std::string& id, std::string_view where) {
     if (def_.FindConceptSet(id) == nullptr) {
-      return JsonError(where, fmt::format("concept set \"{}\" is not defined in \"concept_sets\"",
-                                          id));
+      return JsonError(where,
+                       fmt::format("concept set \"{}\" is not defined in \"concept_sets\"", id));
     }
     return Status::Ok();
   }
@@ -708,9 +712,8 @@ void GroupJson(const Group& g, OJson& o) {
     x["event"] = EventJson(c.event);
     x["window"] = WindowJson(c.window, false);
     if (c.end_window) x["end_window"] = WindowJson(*c.end_window, true);
-    std::string_view op = c.op == CountOp::kExactly
-                              ? "exactly"
-                              : (c.op == CountOp::kAtMost ? "at_most" : "at_least");
+    std::string_view op =
+        c.op == CountOp::kExactly ? "exactly" : (c.op == CountOp::kAtMost ? "at_most" : "at_least");
     x["occurrences"] = OJson::object({{std::string(op), c.count}});
     if (c.distinct) x["distinct"] = true;
     if (c.ignore_observation_period) x["ignore_observation_period"] = true;
@@ -749,24 +752,24 @@ Status ValidateEvent(const EventCriteria& e, const std::function<bool(std::strin
     return JsonError(where, "\"date\" applies to domain \"fixed_date\" only");
   }
   if (e.domain == Domain::kFixedDate && (e.first_occurrence || !e.start_date.empty())) {
-    return JsonError(where, "domain \"fixed_date\" takes no \"first_occurrence\" or "
-                            "\"start_date\"");
+    return JsonError(where,
+                     "domain \"fixed_date\" takes no \"first_occurrence\" or "
+                     "\"start_date\"");
   }
   if (!e.condition_status.empty() && e.domain != Domain::kCondition) {
     return JsonError(where, fmt::format("\"condition_status\" applies to condition only (domain "
                                         "is \"{}\")",
                                         DomainName(e.domain)));
   }
-  if (!e.visit.empty() &&
-      (e.domain == Domain::kDeath || e.domain == Domain::kObservationPeriod ||
-       e.domain == Domain::kFixedDate || e.domain == Domain::kVisit)) {
+  if (!e.visit.empty() && (e.domain == Domain::kDeath || e.domain == Domain::kObservationPeriod ||
+                           e.domain == Domain::kFixedDate || e.domain == Domain::kVisit)) {
     return JsonError(where, fmt::format("\"visit\" applies to events recorded during a visit "
                                         "(domain is \"{}\"; for visits use \"concept_set\")",
                                         DomainName(e.domain)));
   }
   if (!e.concept_set.empty() && !has_set(e.concept_set)) {
-    return JsonError(where, fmt::format("concept set \"{}\" is not defined in \"concept_sets\"",
-                                        e.concept_set));
+    return JsonError(
+        where, fmt::format("concept set \"{}\" is not defined in \"concept_sets\"", e.concept_set));
   }
   if (!e.value.empty() && e.domain != Domain::kMeasurement && e.domain != Domain::kObservation) {
     return JsonError(where, fmt::format("\"value\" applies to measurement and observation only "
@@ -817,10 +820,10 @@ const ConceptSet* CohortDefinition::FindConceptSet(std::string_view id) const {
 }
 
 Result<CohortDefinition> CohortDefinitionFromJson(const Json& j, std::string_view origin) {
-  RETURN_IF_ERROR(CheckKeys(j, origin,
-                            {"version", "name", "description", "concept_sets", "entry",
-                             "inclusion_rules", "inclusion_limit", "exit", "censor_events",
-                             "censor_window", "era_pad_days"}));
+  RETURN_IF_ERROR(
+      CheckKeys(j, origin,
+                {"version", "name", "description", "concept_sets", "entry", "inclusion_rules",
+                 "inclusion_limit", "exit", "censor_events", "censor_window", "era_pad_days"}));
   CohortDefinition def;
   ASSIGN_OR_RETURN(auto version, internal::OptInt(j, "version", origin, 1, 1));
   (void)version;

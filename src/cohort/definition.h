@@ -102,7 +102,7 @@ struct EventCriteria {
   Range age;                      // age at the event: year(start) - year_of_birth
   std::vector<int64_t> sex;       // gender_concept_id in this list
   std::vector<int64_t> condition_status;  // condition_status_concept_id in this list (condition)
-  std::vector<int64_t> visit;     // visit_concept_id of the event's visit in this list
+  std::vector<int64_t> visit;             // visit_concept_id of the event's visit in this list
   std::optional<DateAdjustment> date_adjustment;
   std::optional<int32_t> fixed_date;  // kFixedDate: the date (days)
   friend bool operator==(const EventCriteria&, const EventCriteria&) = default;
@@ -170,7 +170,7 @@ struct Entry {
   int32_t post_observation_days = 0;
   Limit limit = Limit::kFirst;
   std::optional<Group> additional_criteria;  // Circe AdditionalCriteria
-  Limit qualified_limit = Limit::kFirst;      // applied only with additional criteria (as Circe)
+  Limit qualified_limit = Limit::kFirst;     // applied only with additional criteria (as Circe)
   friend bool operator==(const Entry&, const Entry&) = default;
 };
 
@@ -187,8 +187,8 @@ struct Exit {
   int32_t offset_days = 0;
   // kDrugEra
   std::string concept_set;
-  int32_t gap_days = 0;          // allowed gap between exposures
-  int32_t persistence_days = 0;  // added to the era end (Circe CustomEra Offset)
+  int32_t gap_days = 0;                         // allowed gap between exposures
+  int32_t persistence_days = 0;                 // added to the era end (Circe CustomEra Offset)
   std::optional<int32_t> days_supply_override;  // each exposure lasts this many days
   friend bool operator==(const Exit&, const Exit&) = default;
 };
@@ -201,7 +201,7 @@ struct CohortDefinition {
   std::vector<InclusionRule> inclusion_rules;
   Limit inclusion_limit = Limit::kFirst;  // Circe ExpressionLimit
   Exit exit;
-  std::vector<EventCriteria> censor_events;  // exit at the first of these on or after index
+  std::vector<EventCriteria> censor_events;    // exit at the first of these on or after index
   std::optional<int32_t> censor_window_start;  // cohort periods clipped to this date range (days)
   std::optional<int32_t> censor_window_end;
   int32_t era_pad_days = 0;  // periods closer than this are merged

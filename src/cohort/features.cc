@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include <map>
-#include <tuple>
 #include <set>
+#include <tuple>
 
 #include "cohort/atlas.h"
 #include "cohort/json_util.h"
@@ -58,14 +58,16 @@ Result<std::optional<ConceptSet>> InlineSet(const Json& obj, std::string_view wh
   const Json* list = Find(obj, "concepts");
   if (list == nullptr) return std::optional<ConceptSet>();
   if (!list->is_array() || list->empty()) {
-    return JsonError(where, "\"concepts\" must be a non-empty list of concept ids or "
-                            "{\"concept_id\": ...} objects");
+    return JsonError(where,
+                     "\"concepts\" must be a non-empty list of concept ids or "
+                     "{\"concept_id\": ...} objects");
   }
   ConceptSet cs;
   cs.id = std::move(id);
   for (size_t i = 0; i < list->size(); ++i) {
-    ASSIGN_OR_RETURN(ConceptItem item, internal::ParseConceptItemJson(
-                                           (*list)[i], Sub(where, fmt::format("concept {}", i + 1))));
+    ASSIGN_OR_RETURN(
+        ConceptItem item,
+        internal::ParseConceptItemJson((*list)[i], Sub(where, fmt::format("concept {}", i + 1))));
     cs.items.push_back(item);
   }
   return std::optional<ConceptSet>(std::move(cs));
@@ -152,7 +154,8 @@ class SpecParser {
                                           *type));
     }
     RETURN_IF_ERROR(CheckKeys(
-        j, where, {"type", "name", "concept_set", "concepts", "window", "end_window", "statistic"}));
+        j, where,
+        {"type", "name", "concept_set", "concepts", "window", "end_window", "statistic"}));
     c.type = CovariateType::kEvent;
     c.domain = *domain;
     ASSIGN_OR_RETURN(auto set, internal::OptString(j, "concept_set", where));
@@ -176,16 +179,18 @@ class SpecParser {
     }
     const Json* window = Find(j, "window");
     if (window == nullptr) {
-      return JsonError(where, "\"window\" is required, e.g. {\"start\": -365, \"end\": 0} (days "
-                              "relative to the index date; null for unbounded)");
+      return JsonError(where,
+                       "\"window\" is required, e.g. {\"start\": -365, \"end\": 0} (days "
+                       "relative to the index date; null for unbounded)");
     }
     ASSIGN_OR_RETURN(c.window, internal::ParseWindowJson(*window, "window", where, false));
     if (c.window.from_index_end || c.window.on_event_end) {
       return JsonError(where, "\"window\" of a covariate takes only \"start\" and \"end\"");
     }
     if (c.window.start && c.window.end && *c.window.start > *c.window.end) {
-      return JsonError(where, fmt::format("\"window.start\" must be <= \"window.end\" (got {} > {})",
-                                          *c.window.start, *c.window.end));
+      return JsonError(where,
+                       fmt::format("\"window.start\" must be <= \"window.end\" (got {} > {})",
+                                   *c.window.start, *c.window.end));
     }
     if (const Json* ew = Find(j, "end_window")) {
       ASSIGN_OR_RETURN(Window w, internal::ParseWindowJson(*ew, "end_window", where, true));
@@ -209,8 +214,9 @@ class SpecParser {
       suffix = "_count";
     } else if (st == "latest_value") {
       if (c.domain != Domain::kMeasurement && c.domain != Domain::kObservation) {
-        return JsonError(where, "\"statistic\": \"latest_value\" applies to measurement and "
-                                "observation only");
+        return JsonError(where,
+                         "\"statistic\": \"latest_value\" applies to measurement and "
+                         "observation only");
       }
       c.statistic = Statistic::kLatestValue;
       suffix = "_latest";
@@ -266,16 +272,18 @@ class SpecParser {
       if (!o.window_start) o.window_start = 0;
     }
     if (o.window_start && o.window_end && *o.window_start > *o.window_end) {
-      return JsonError(where, fmt::format("\"window.start\" must be <= \"window.end\" (got {} > {})",
-                                          *o.window_start, *o.window_end));
+      return JsonError(where,
+                       fmt::format("\"window.start\" must be <= \"window.end\" (got {} > {})",
+                                   *o.window_start, *o.window_end));
     }
     if (const Json* c = Find(j, "censor_at")) {
       if (o.type != OutcomeType::kTimeToEvent) {
         return JsonError(where, "\"censor_at\" applies to \"type\": \"time_to_event\" only");
       }
       if (!c->is_array()) {
-        return JsonError(where, "\"censor_at\" must be a list of \"cohort_end\", \"death\", "
-                                "\"observation_end\"");
+        return JsonError(where,
+                         "\"censor_at\" must be a list of \"cohort_end\", \"death\", "
+                         "\"observation_end\"");
       }
       o.censor_at_exit = false;
       o.censor_at_death = false;
@@ -398,8 +406,9 @@ class Builder {
       sets.push_back(sql_.CodesetSelect(*sets_[i], static_cast<int>(i)));
     }
     if (sets.empty()) {
-      sets.push_back("SELECT CAST(NULL AS INTEGER) AS codeset_id, CAST(NULL AS BIGINT) AS "
-                     "concept_id WHERE 1 = 0");
+      sets.push_back(
+          "SELECT CAST(NULL AS INTEGER) AS codeset_id, CAST(NULL AS BIGINT) AS "
+          "concept_id WHERE 1 = 0");
     }
     statements.push_back(d_.CreateTableAs(T("codesets"), Join(sets, " UNION ALL "), true));
 
@@ -420,20 +429,22 @@ class Builder {
           ids_.at(c.concept_set)));
     }
     if (covdef.empty()) {
-      covdef.push_back("SELECT CAST(NULL AS INTEGER) AS cov_id, CAST(NULL AS BIGINT) AS "
-                       "concept_id, CAST(NULL AS INTEGER) AS start_off, CAST(NULL AS INTEGER) AS "
-                       "end_off, CAST(NULL AS INTEGER) AS e_start_off, CAST(NULL AS INTEGER) AS "
-                       "e_end_off WHERE 1 = 0");
+      covdef.push_back(
+          "SELECT CAST(NULL AS INTEGER) AS cov_id, CAST(NULL AS BIGINT) AS "
+          "concept_id, CAST(NULL AS INTEGER) AS start_off, CAST(NULL AS INTEGER) AS "
+          "end_off, CAST(NULL AS INTEGER) AS e_start_off, CAST(NULL AS INTEGER) AS "
+          "e_end_off WHERE 1 = 0");
     }
     statements.push_back(d_.CreateTableAs(T("covdef"), Join(covdef, " UNION ALL "), true));
 
     // Long table (person_id, cov_id, n, v): one pass per domain for set-based covariates.
     std::vector<std::string> long_parts = LongParts();
     if (long_parts.empty()) {
-      long_parts.push_back(fmt::format("SELECT CAST(NULL AS BIGINT) AS person_id, CAST(NULL AS "
-                                       "INTEGER) AS cov_id, CAST(NULL AS BIGINT) AS n, "
-                                       "CAST(NULL AS {}) AS v WHERE 1 = 0",
-                                       d_.DoubleType()));
+      long_parts.push_back(
+          fmt::format("SELECT CAST(NULL AS BIGINT) AS person_id, CAST(NULL AS "
+                      "INTEGER) AS cov_id, CAST(NULL AS BIGINT) AS n, "
+                      "CAST(NULL AS {}) AS v WHERE 1 = 0",
+                      d_.DoubleType()));
     }
     statements.push_back(d_.CreateTableAs(T("flong"), Join(long_parts, " UNION ALL "), true));
 
@@ -444,7 +455,8 @@ class Builder {
       where.push_back(fmt::format("o.start_date >= {}",
                                   sql_.AddDays("m.index_date", o.window_start.value_or(0))));
       if (o.window_end) {
-        where.push_back(fmt::format("o.start_date <= {}", sql_.AddDays("m.index_date", *o.window_end)));
+        where.push_back(
+            fmt::format("o.start_date <= {}", sql_.AddDays("m.index_date", *o.window_end)));
       }
       statements.push_back(d_.CreateTableAs(
           T("outcome"),
@@ -596,7 +608,8 @@ class Builder {
         case CovariateType::kAge:
           need_person = true;
           cols.push_back(fmt::format("{} AS {}", sql_.AgeSql("m.index_date", "p"), name));
-          columns.push_back({c.name, "integer", "age at index (years: year(index) - year of birth)"});
+          columns.push_back(
+              {c.name, "integer", "age at index (years: year(index) - year of birth)"});
           break;
         case CovariateType::kSex:
           need_person = true;
@@ -656,9 +669,10 @@ class Builder {
         if (o.censor_at_exit) ends.push_back("m.exit_date");
         if (o.censor_at_death) {
           ends.push_back("dd.death_date");
-          joins += fmt::format(" LEFT JOIN (SELECT person_id, MIN(death_date) AS death_date FROM "
-                               "{} GROUP BY person_id) dd ON dd.person_id = m.person_id",
-                               sql_.Cdm("death"));
+          joins += fmt::format(
+              " LEFT JOIN (SELECT person_id, MIN(death_date) AS death_date FROM "
+              "{} GROUP BY person_id) dd ON dd.person_id = m.person_id",
+              sql_.Cdm("death"));
         }
         if (o.window_end) ends.push_back(sql_.AddDays("m.index_date", *o.window_end));
         std::string censor = MinDate(ends);
@@ -667,12 +681,13 @@ class Builder {
         cols.push_back(fmt::format("CASE WHEN {} THEN {} ELSE {} END AS {}", event,
                                    d_.DaysBetween("m.index_date", "o.outcome_date"),
                                    d_.DaysBetween("m.index_date", censor), Q(o.time_column)));
-        cols.push_back(fmt::format("CASE WHEN {} THEN 1 ELSE 0 END AS {}", event,
-                                   Q(o.event_column)));
-        columns.push_back({o.time_column, "integer",
-                           "days from index to the outcome, or to censoring"});
-        columns.push_back({o.event_column, "integer", "1 when the outcome was observed, 0 when "
-                                                      "censored"});
+        cols.push_back(
+            fmt::format("CASE WHEN {} THEN 1 ELSE 0 END AS {}", event, Q(o.event_column)));
+        columns.push_back(
+            {o.time_column, "integer", "days from index to the outcome, or to censoring"});
+        columns.push_back({o.event_column, "integer",
+                           "1 when the outcome was observed, 0 when "
+                           "censored"});
       }
     }
     if (cols.empty()) {
@@ -683,9 +698,10 @@ class Builder {
       joins = fmt::format(" JOIN {} p ON p.person_id = m.person_id", sql_.Cdm("person")) + joins;
     }
     if (!pivot.empty()) {
-      joins += fmt::format(" LEFT JOIN (SELECT person_id, {} FROM {} GROUP BY person_id) f ON "
-                           "f.person_id = m.person_id",
-                           Join(pivot, ", "), Q(T("flong")));
+      joins += fmt::format(
+          " LEFT JOIN (SELECT person_id, {} FROM {} GROUP BY person_id) f ON "
+          "f.person_id = m.person_id",
+          Join(pivot, ", "), Q(T("flong")));
     }
     return fmt::format("SELECT {} FROM {} m{}", Join(cols, ", "), Q(T("members")), joins);
   }
@@ -724,8 +740,7 @@ Result<CohortStudySpec> ParseCohortStudySpecText(std::string_view json_text,
   return ParseCohortStudySpec(j, origin);
 }
 
-Result<AnalysisTableInfo> BuildAnalysisTable(store::DataSource& source,
-                                             const CohortStudySpec& spec,
+Result<AnalysisTableInfo> BuildAnalysisTable(store::DataSource& source, const CohortStudySpec& spec,
                                              std::string_view table_name,
                                              const BuildOptions& options) {
   if (!IsIdentifier(table_name)) {
@@ -740,8 +755,7 @@ Result<AnalysisTableInfo> BuildAnalysisTable(store::DataSource& source,
   return Builder(source, spec, std::string(table_name), options).Run();
 }
 
-Result<AnalysisTableInfo> BuildAnalysisTable(store::DataSource& source,
-                                             const CohortStudySpec& spec,
+Result<AnalysisTableInfo> BuildAnalysisTable(store::DataSource& source, const CohortStudySpec& spec,
                                              std::string_view table_name) {
   return BuildAnalysisTable(source, spec, table_name, BuildOptions{});
 }

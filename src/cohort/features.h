@@ -52,7 +52,7 @@ enum class Statistic {
 
 struct CovariateSpec {
   CovariateType type = CovariateType::kAge;
-  std::string name;             // the column; unique; [a-z_][a-z0-9_]{0,62}
+  std::string name;                          // the column; unique; [a-z_][a-z0-9_]{0,62}
   SexCoding sex_coding = SexCoding::kLabel;  // kSex
   // kEvent:
   Domain domain = Domain::kCondition;
@@ -121,12 +121,10 @@ struct BuildOptions {
 };
 
 // Builds the cohort, then the analysis table `table_name` (replaced when it exists).
-Result<AnalysisTableInfo> BuildAnalysisTable(store::DataSource& source,
-                                             const CohortStudySpec& spec,
+Result<AnalysisTableInfo> BuildAnalysisTable(store::DataSource& source, const CohortStudySpec& spec,
                                              std::string_view table_name,
                                              const BuildOptions& options);
-Result<AnalysisTableInfo> BuildAnalysisTable(store::DataSource& source,
-                                             const CohortStudySpec& spec,
+Result<AnalysisTableInfo> BuildAnalysisTable(store::DataSource& source, const CohortStudySpec& spec,
                                              std::string_view table_name);
 
 }  // namespace passerelle::cohort

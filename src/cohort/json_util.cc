@@ -27,9 +27,8 @@ Result<Json> ParseJsonText(std::string_view text, std::string_view origin) {
   try {
     return Json::parse(text.begin(), text.end());
   } catch (const Json::parse_error& e) {
-    return Status::InvalidArgument(
-        fmt::format("{}: not valid JSON (at byte {}); check brackets, commas and quotes", origin,
-                    e.byte));
+    return Status::InvalidArgument(fmt::format(
+        "{}: not valid JSON (at byte {}); check brackets, commas and quotes", origin, e.byte));
   }
 }
 
@@ -63,8 +62,8 @@ const Json* Find(const Json& object, std::string_view key) {
   return &*it;
 }
 
-Result<int64_t> AsInt(const Json& value, std::string_view what, std::string_view where,
-                      int64_t min, int64_t max) {
+Result<int64_t> AsInt(const Json& value, std::string_view what, std::string_view where, int64_t min,
+                      int64_t max) {
   int64_t v = 0;
   if (value.is_number_integer()) {
     if (value.is_number_unsigned() &&
@@ -75,7 +74,8 @@ Result<int64_t> AsInt(const Json& value, std::string_view what, std::string_view
   } else if (value.is_number_float()) {
     double d = value.get<double>();
     if (!std::isfinite(d) || std::floor(d) != d || std::fabs(d) > 9.0e15) {
-      return JsonError(where, fmt::format("{} must be a whole number (got {})", what, Brief(value)));
+      return JsonError(where,
+                       fmt::format("{} must be a whole number (got {})", what, Brief(value)));
     }
     v = static_cast<int64_t>(d);
   } else {
@@ -85,7 +85,8 @@ Result<int64_t> AsInt(const Json& value, std::string_view what, std::string_view
     if (max == std::numeric_limits<int64_t>::max()) {
       return JsonError(where, fmt::format("{} must be >= {} (got {})", what, min, v));
     }
-    return JsonError(where, fmt::format("{} must be between {} and {} (got {})", what, min, max, v));
+    return JsonError(where,
+                     fmt::format("{} must be between {} and {} (got {})", what, min, max, v));
   }
   return v;
 }

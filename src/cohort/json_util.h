@@ -52,7 +52,7 @@ Result<std::optional<int32_t>> OptDate(const Json& object, std::string_view key,
                                        std::string_view where);
 
 // An integer value (also 12.0) in [min, max].
-Result<int64_t> AsInt(const Json& value, std::string_view what, std::string_view where,
-                      int64_t min, int64_t max);
+Result<int64_t> AsInt(const Json& value, std::string_view what, std::string_view where, int64_t min,
+                      int64_t max);
 
 }  // namespace passerelle::cohort::internal

@@ -16,8 +16,7 @@ Result<Window> ParseWindowJson(const Json& json, std::string_view key, std::stri
                                bool default_event_end);
 // Domain rules and concept-set references of an event; `has_set` says whether an id exists.
 Status ValidateEvent(const EventCriteria& event,
-                     const std::function<bool(std::string_view)>& has_set,
-                     std::string_view where);
+                     const std::function<bool(std::string_view)>& has_set, std::string_view where);
 Result<ConceptItem> ParseConceptItemJson(const Json& json, std::string_view where);
 
 }  // namespace passerelle::cohort::internal

@@ -98,39 +98,44 @@ std::string SqlParts::CodesetSelect(const ConceptSet& set, int codeset_id) const
       if (!values.empty()) values += ", ";
       values += fmt::format("({})", id);
     }
-    parts.push_back(fmt::format("SELECT CAST(v.concept_id AS BIGINT) AS concept_id FROM (VALUES "
-                                "{}) AS v(concept_id)",
-                                values));
+    parts.push_back(
+        fmt::format("SELECT CAST(v.concept_id AS BIGINT) AS concept_id FROM (VALUES "
+                    "{}) AS v(concept_id)",
+                    values));
     // Descendants through concept_ancestor, leaving out concepts the vocabulary marks invalid.
     std::string valid = fmt::format(
         "NOT EXISTS (SELECT 1 FROM {} c WHERE c.concept_id = ca.descendant_concept_id AND "
         "c.invalid_reason IS NOT NULL)",
         Cdm("concept"));
     if (!desc.empty()) {
-      parts.push_back(fmt::format("SELECT ca.descendant_concept_id FROM {} ca WHERE "
-                                  "ca.ancestor_concept_id IN ({}) AND {}",
-                                  Cdm("concept_ancestor"), IdList(desc), valid));
+      parts.push_back(
+          fmt::format("SELECT ca.descendant_concept_id FROM {} ca WHERE "
+                      "ca.ancestor_concept_id IN ({}) AND {}",
+                      Cdm("concept_ancestor"), IdList(desc), valid));
     }
     if (!mapped.empty()) {
-      std::string targets = fmt::format("SELECT CAST(m.concept_id AS BIGINT) FROM (VALUES {}) AS "
-                                        "m(concept_id)",
-                                        [&] {
-                                          std::string s;
-                                          for (int64_t id : mapped) {
-                                            if (!s.empty()) s += ", ";
-                                            s += fmt::format("({})", id);
-                                          }
-                                          return s;
-                                        }());
+      std::string targets = fmt::format(
+          "SELECT CAST(m.concept_id AS BIGINT) FROM (VALUES {}) AS "
+          "m(concept_id)",
+          [&] {
+            std::string s;
+            for (int64_t id : mapped) {
+              if (!s.empty()) s += ", ";
+              s += fmt::format("({})", id);
+            }
+            return s;
+          }());
       if (!mapped_desc.empty()) {
-        targets += fmt::format(" UNION SELECT ca.descendant_concept_id FROM {} ca WHERE "
-                               "ca.ancestor_concept_id IN ({}) AND {}",
-                               Cdm("concept_ancestor"), IdList(mapped_desc), valid);
+        targets += fmt::format(
+            " UNION SELECT ca.descendant_concept_id FROM {} ca WHERE "
+            "ca.ancestor_concept_id IN ({}) AND {}",
+            Cdm("concept_ancestor"), IdList(mapped_desc), valid);
       }
-      parts.push_back(fmt::format("SELECT cr.concept_id_1 FROM {} cr WHERE cr.relationship_id = "
-                                  "'Maps to' AND cr.invalid_reason IS NULL AND cr.concept_id_2 "
-                                  "IN ({})",
-                                  Cdm("concept_relationship"), targets));
+      parts.push_back(
+          fmt::format("SELECT cr.concept_id_1 FROM {} cr WHERE cr.relationship_id = "
+                      "'Maps to' AND cr.invalid_reason IS NULL AND cr.concept_id_2 "
+                      "IN ({})",
+                      Cdm("concept_relationship"), targets));
     }
     std::string out;
     for (const auto& p : parts) out += (out.empty() ? "" : " UNION ") + p;
@@ -139,21 +144,21 @@ std::string SqlParts::CodesetSelect(const ConceptSet& set, int codeset_id) const
   std::string included = expand(false);
   std::string excluded = expand(true);
   if (included.empty()) {
-    return fmt::format("SELECT CAST({} AS INTEGER) AS codeset_id, CAST(NULL AS BIGINT) AS "
-                       "concept_id WHERE 1 = 0",
-                       codeset_id);
+    return fmt::format(
+        "SELECT CAST({} AS INTEGER) AS codeset_id, CAST(NULL AS BIGINT) AS "
+        "concept_id WHERE 1 = 0",
+        codeset_id);
   }
   std::string body = excluded.empty() ? included : "(" + included + ") EXCEPT (" + excluded + ")";
-  return fmt::format("SELECT CAST({} AS INTEGER) AS codeset_id, x.concept_id FROM ({}) AS "
-                     "x(concept_id)",
-                     codeset_id, body);
+  return fmt::format(
+      "SELECT CAST({} AS INTEGER) AS codeset_id, x.concept_id FROM ({}) AS "
+      "x(concept_id)",
+      codeset_id, body);
 }
 
 std::string SqlParts::RangeSql(const Range& range, std::string_view expr, bool dates) const {
   if (range.empty()) return "TRUE";
-  auto lit = [&](double v) {
-    return dates ? d_.DateLiteral(static_cast<int>(v)) : Num(v);
-  };
+  auto lit = [&](double v) { return dates ? d_.DateLiteral(static_cast<int>(v)) : Num(v); };
   std::string out;
   for (const auto& t : range.terms) {
     std::string c;
@@ -214,8 +219,9 @@ std::string SqlParts::EventSelect(const EventCriteria& event, int codeset_id,
   const DomainTable& t = TableOf(event.domain);
   std::string start = fmt::format("e.{}", t.start);
   std::string end = EndExpr(event.domain, "e");
-  std::string concept_expr = t.concept_col.empty() ? "CAST(NULL AS BIGINT)"
-                                                   : fmt::format("CAST(e.{} AS BIGINT)", t.concept_col);
+  std::string concept_expr = t.concept_col.empty()
+                                 ? "CAST(NULL AS BIGINT)"
+                                 : fmt::format("CAST(e.{} AS BIGINT)", t.concept_col);
   std::string visit =
       t.visit.empty() ? "CAST(NULL AS BIGINT)" : fmt::format("CAST(e.{} AS BIGINT)", t.visit);
 
@@ -225,20 +231,23 @@ std::string SqlParts::EventSelect(const EventCriteria& event, int codeset_id,
     std::string date = d_.DateLiteral(event.fixed_date.value_or(0));
     start = date;
     end = date;
-    inner_where.push_back(fmt::format("e.observation_period_start_date <= {0} AND "
-                                      "e.observation_period_end_date >= {0}",
-                                      date));
+    inner_where.push_back(
+        fmt::format("e.observation_period_start_date <= {0} AND "
+                    "e.observation_period_end_date >= {0}",
+                    date));
   }
   if (codeset_id >= 0 && !t.concept_col.empty()) {
-    inner_where.push_back(fmt::format("e.{} IN (SELECT cs.concept_id FROM {} cs WHERE "
-                                      "cs.codeset_id = {})",
-                                      t.concept_col, Q(codesets_table), codeset_id));
+    inner_where.push_back(
+        fmt::format("e.{} IN (SELECT cs.concept_id FROM {} cs WHERE "
+                    "cs.codeset_id = {})",
+                    t.concept_col, Q(codesets_table), codeset_id));
   }
   std::string ordinal;
   if (event.first_occurrence) {
-    ordinal = fmt::format(", row_number() OVER (PARTITION BY e.person_id ORDER BY {}, e.{}) AS "
-                          "ordinal",
-                          start, t.key);
+    ordinal = fmt::format(
+        ", row_number() OVER (PARTITION BY e.person_id ORDER BY {}, e.{}) AS "
+        "ordinal",
+        start, t.key);
   }
   std::string extra;
   if (!t.value.empty()) extra += ", e.value_as_number";
@@ -267,9 +276,10 @@ std::string SqlParts::EventSelect(const EventCriteria& event, int codeset_id,
         fmt::format("ev.condition_status_concept_id IN ({})", IdList(event.condition_status)));
   }
   if (!event.visit.empty()) {
-    where.push_back(fmt::format("ev.visit_occurrence_id IN (SELECT vo.visit_occurrence_id FROM {} "
-                                "vo WHERE vo.visit_concept_id IN ({}))",
-                                Cdm("visit_occurrence"), IdList(event.visit)));
+    where.push_back(
+        fmt::format("ev.visit_occurrence_id IN (SELECT vo.visit_occurrence_id FROM {} "
+                    "vo WHERE vo.visit_concept_id IN ({}))",
+                    Cdm("visit_occurrence"), IdList(event.visit)));
   }
   if (!event.start_date.empty()) where.push_back(RangeSql(event.start_date, "ev.start_date", true));
   bool person = !event.age.empty() || !event.sex.empty();
@@ -299,9 +309,9 @@ std::string SqlParts::EventSelect(const EventCriteria& event, int codeset_id,
 std::string SqlParts::CollapseSelect(std::string_view input, int32_t pad_days) const {
   // Gaps and islands: a row starts a new era unless an earlier row (padded) reaches its start;
   // the running sum of starts numbers the eras.
-  std::string padded = fmt::format(
-      "SELECT i0.person_id, i0.start_date, {} AS end_date FROM ({}) i0",
-      AddDays("i0.end_date", pad_days), input);
+  std::string padded =
+      fmt::format("SELECT i0.person_id, i0.start_date, {} AS end_date FROM ({}) i0",
+                  AddDays("i0.end_date", pad_days), input);
   std::string marked = fmt::format(
       "SELECT i1.person_id, i1.start_date, i1.end_date, CASE WHEN MAX(i1.end_date) OVER "
       "(PARTITION BY i1.person_id ORDER BY i1.start_date, i1.end_date ROWS BETWEEN UNBOUNDED "

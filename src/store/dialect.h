@@ -29,8 +29,7 @@ class Dialect {
 
   // Added for cohorts (SQL generators that build work tables):
   // Statement: CREATE [TEMPORARY] TABLE "table" AS <select>.
-  std::string CreateTableAs(std::string_view table, std::string_view select,
-                            bool temporary) const;
+  std::string CreateTableAs(std::string_view table, std::string_view select, bool temporary) const;
   // Statement: DROP TABLE IF EXISTS "table".
   std::string DropTableIfExists(std::string_view table) const;
   // Statement: drops the temporary table `table` if it exists, never a regular table of the same

@@ -264,8 +264,8 @@ TEST(AtlasImportTest, FormatIsDetected) {
 }
 
 TEST(AtlasImportTest, ExampleFilesParse) {
-  for (const char* name : {"t2dm_metformin_atlas.json", "t2dm_new_users.json",
-                           "hf_hospitalisation_atlas.json"}) {
+  for (const char* name :
+       {"t2dm_metformin_atlas.json", "t2dm_new_users.json", "hf_hospitalisation_atlas.json"}) {
     std::ifstream in(std::string(PASSERELLE_SOURCE_DIR) + "/examples/cohorts/" + name);
     ASSERT_TRUE(in.good()) << name;
     std::stringstream ss;

@@ -121,10 +121,11 @@ TEST(CohortConceptSetTest, DescendantsExclusionsAndMappedConcepts) {
     f.Condition(p, concept_of[p - 1], "2011-01-01");
   }
   auto count = [&](const std::string& items) {
-    return f.Run(fmt::format(R"({{"concept_sets": [{{"id": "s", "concepts": [{}]}}],
+    return f
+        .Run(fmt::format(R"({{"concept_sets": [{{"id": "s", "concepts": [{}]}}],
                                   "entry": {{"events": [{{"domain": "condition",
                                                           "concept_set": "s"}}]}}}})",
-                             items))
+                         items))
         .cohort_persons;
   };
   EXPECT_EQ(count("100"), 1);
@@ -243,8 +244,7 @@ TEST(CohortDemographicsTest, AgeSexAndCalendarPeriod) {
   EXPECT_EQ(count(fmt::format(R"({{"match": "at_least", "count": 2, "criteria": {}}})", both)), 1);
   EXPECT_EQ(count(fmt::format(R"({{"match": "at_most", "count": 0, "criteria": {}}})", both)), 0);
   // Two rules: both must hold.
-  EXPECT_EQ(count(R"({"criteria": [{"age": {"min": 60}}]}, {"criteria": [{"sex": ["male"]}]})"),
-            1);
+  EXPECT_EQ(count(R"({"criteria": [{"age": {"min": 60}}]}, {"criteria": [{"sex": ["male"]}]})"), 1);
   // Nested group: (male) or (female and 70+).
   EXPECT_EQ(count(R"({"match": "any", "criteria": [
                        {"sex": ["male"]},
@@ -560,8 +560,9 @@ TEST(CohortValidationTest, ErrorsNameTheFileAndThePlace) {
   EXPECT_EQ(err(R"({"concept_sets": [{"id": "a", "concepts": [1]}, {"id": "a", "concepts": [2]}],
                    "entry": {"events": [{"domain": "death"}]}})"),
             "cohort.json: concept set 2: concept set id \"a\" is used twice");
-  EXPECT_EQ(err("{\"entry\": "), "cohort.json: not valid JSON (at byte 11); check brackets, "
-                                 "commas and quotes");
+  EXPECT_EQ(err("{\"entry\": "),
+            "cohort.json: not valid JSON (at byte 11); check brackets, "
+            "commas and quotes");
   EXPECT_EQ(err(Cohort(kEntryA, R"("inclusion_rules": [{"criteria": [
       {"event": {"domain": "drug"}, "occurrences": {"at_least": 1, "at_most": 2}}]}])")),
             "cohort.json: inclusion rule 1: criterion 1: \"occurrences\" must have exactly one of "

@@ -122,14 +122,14 @@ TEST(FeaturesTest, CovariatesAndBinaryOutcome) {
   EXPECT_EQ(info->cohort.cohort_persons, 4);
   std::vector<std::string> names;
   for (const auto& c : info->columns) names.push_back(c.name + ":" + c.type);
-  EXPECT_THAT(names, ElementsAre("age:integer", "sex:text", "female:integer",
-                                 "condition_hf_m365_m1:integer", "drugs:integer",
-                                 "drug_c6_m365_0:integer", "hba1c:real", "visits:integer",
-                                 "any_recent:integer", "mi_1y:integer"));
+  EXPECT_THAT(names,
+              ElementsAre("age:integer", "sex:text", "female:integer",
+                          "condition_hf_m365_m1:integer", "drugs:integer", "drug_c6_m365_0:integer",
+                          "hba1c:real", "visits:integer", "any_recent:integer", "mi_1y:integer"));
   EXPECT_THAT(Table(f.db(), "analysis",
                     "age, sex, female, condition_hf_m365_m1, drugs, drug_c6_m365_0, hba1c, "
                     "visits, any_recent, mi_1y"),
-              ElementsAre("22,male,0,0,0,0,NULL,0,1,0",   // person 3
+              ElementsAre("22,male,0,0,0,0,NULL,0,1,0",    // person 3
                           "32,female,1,0,0,0,NULL,0,1,0",  // person 2
                           "52,female,1,0,0,0,NULL,0,1,0",  // person 4: MI not observed
                           "62,male,0,1,2,1,8.2,2,1,1"));   // person 1
@@ -190,15 +190,14 @@ TEST(FeaturesTest, ExposureOngoingAtIndexAndMaleCoding) {
   f.Drug(2, 210, "2011-01-01", "2011-02-01");  // ended before index
   f.Drug(2, 210, "2011-12-15", "2012-01-20");  // ongoing at index
   f.Drug(4, 210, "2012-02-01", "2012-03-01");  // starts after index
-  auto spec = ParseCohortStudySpecText(
-      Study(R"({"type": "observation_end"})",
-            R"({"type": "age"}, {"type": "sex", "coding": "male"},
+  auto spec = ParseCohortStudySpecText(Study(R"({"type": "observation_end"})",
+                                             R"({"type": "age"}, {"type": "sex", "coding": "male"},
                {"type": "drug", "concepts": [210], "window": {"end": 0},
                 "end_window": {"start": 0}},
                {"type": "drug", "concepts": [210], "window": {"start": -365, "end": 0},
                 "statistic": "count", "name": "n210"})",
-            R"({"type": "binary", "event": {"domain": "death"}})"),
-      "study.json");
+                                             R"({"type": "binary", "event": {"domain": "death"}})"),
+                                       "study.json");
   ASSERT_TRUE(spec.ok()) << spec.status().message();
   EXPECT_EQ(spec->covariates[2].name, "drug_c3_minf_0_end_0_pinf");
   ASSERT_TRUE(BuildAnalysisTable(f.db(), *spec, "t").ok());

@@ -13,8 +13,7 @@
 namespace passerelle::cohort {
 namespace {
 
-const std::string kSynthea =
-    std::string(PASSERELLE_SHARED_DATA) + "/eunomia/Synthea27Nj_5.4.zip";
+const std::string kSynthea = std::string(PASSERELLE_SHARED_DATA) + "/eunomia/Synthea27Nj_5.4.zip";
 
 // Viral sinusitis, acute viral pharyngitis, acute bronchitis: the first one with a year of prior
 // observation; adults at index; a drug (any) dispensed within 30 days; exit 30 days later.
