@@ -49,6 +49,7 @@ int RunCli(int argc, char** argv) {
   RegisterSandboxCommand(app, ctx);
   RegisterPprlCommands(app, ctx);
   RegisterGovernanceCommands(app, ctx);
+  RegisterCohortCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -30,6 +30,7 @@ void RegisterStudyCommands(CLI::App& app, CliContext& ctx);
 void RegisterSandboxCommand(CLI::App& app, CliContext& ctx);
 void RegisterPprlCommands(CLI::App& app, CliContext& ctx);
 void RegisterGovernanceCommands(CLI::App& app, CliContext& ctx);
+void RegisterCohortCommands(CLI::App& app, CliContext& ctx);
 
 // Prints a progress line on stderr unless --quiet.
 void Progress(const CliContext& ctx, const std::string& line);

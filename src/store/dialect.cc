@@ -34,6 +34,39 @@ std::string Dialect::DaysBetween(std::string_view a, std::string_view b) const {
   return "(CAST(" + std::string(b) + " AS DATE) - CAST(" + std::string(a) + " AS DATE))";
 }
 
+std::string Dialect::CreateTableAs(std::string_view table, std::string_view select,
+                                   bool temporary) const {
+  // Same syntax in DuckDB and PostgreSQL; a temporary table lives until the session ends.
+  return std::string(temporary ? "CREATE TEMPORARY TABLE " : "CREATE TABLE ") +
+         QuoteIdentifier(table) + " AS " + std::string(select);
+}
+
+std::string Dialect::DropTableIfExists(std::string_view table) const {
+  return "DROP TABLE IF EXISTS " + QuoteIdentifier(table);
+}
+
+std::string Dialect::DropTemporaryTableIfExists(std::string_view table) const {
+  return std::string("DROP TABLE IF EXISTS ") +
+         (kind_ == DialectKind::kDuckDb ? "temp." : "pg_temp.") + QuoteIdentifier(table);
+}
+
+std::string Dialect::YearOf(std::string_view date_expr) const {
+  // EXTRACT gives BIGINT in DuckDB and NUMERIC in PostgreSQL: cast to one type.
+  return "CAST(EXTRACT(YEAR FROM " + std::string(date_expr) + ") AS INTEGER)";
+}
+
+std::string Dialect::CastDouble(std::string_view expr) const {
+  return "CAST(" + std::string(expr) + " AS " + std::string(DoubleType()) + ")";
+}
+
+std::string_view Dialect::DoubleType() const {
+  return kind_ == DialectKind::kDuckDb ? "DOUBLE" : "DOUBLE PRECISION";
+}
+
+std::string_view Dialect::TextType() const {
+  return kind_ == DialectKind::kDuckDb ? "VARCHAR" : "TEXT";
+}
+
 const Dialect& Dialect::DuckDb() {
   static const Dialect d(DialectKind::kDuckDb);
   return d;
