@@ -10,6 +10,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <pthread.h>
+
 #include <atomic>
 #include <cctype>
 #include <limits>
@@ -349,7 +351,10 @@ uint16_t HttpsServer::port() const { return impl_->port; }
 void HttpsServer::Run() { impl_->ioc.run(); }
 
 void HttpsServer::Start() {
-  impl_->thread = std::thread([this] { impl_->ioc.run(); });
+  impl_->thread = std::thread([this] {
+    pthread_setname_np(pthread_self(), "https-server");  // for top, perf and gdb
+    impl_->ioc.run();
+  });
 }
 
 void HttpsServer::Stop() {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <pthread.h>
+
 #include <optional>
 #include <thread>
 
@@ -148,6 +150,7 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::Start(
     rn.agent = std::move(agent);
     node::NodeAgent* a = rn.agent.get();
     rn.thread = std::thread([a, name = n.name] {
+      pthread_setname_np(pthread_self(), ("node-" + name).substr(0, 15).c_str());
       Status st = a->Run();
       if (!st.ok()) log::Error("node {}: {}", name, st.message());
     });
