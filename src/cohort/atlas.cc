@@ -352,7 +352,9 @@ class Importer {
                  "must be an object with one criteria type, e.g. {\"ConditionOccurrence\": "
                  "{...}}");
     }
-    const auto& [kind, body] = *wrapper.items().begin();
+    auto first = wrapper.begin();  // not items(): its proxy is a temporary
+    const std::string kind = first.key();
+    const Json& body = first.value();
     const CriteriaKind* found = nullptr;
     for (const auto& k : kKinds) {
       if (k.name == kind) found = &k;

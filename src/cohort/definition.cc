@@ -339,7 +339,10 @@ Result<CountCriterion> ParseCount(const Json& j, std::string_view where) {
                        "\"occurrences\" must have exactly one of \"exactly\", \"at_most\", "
                        "\"at_least\"");
     }
-    const auto& [k, v] = *o->items().begin();
+    // Not items(): its iteration proxy is a temporary (ASan: stack-use-after-scope).
+    auto first = o->begin();
+    const std::string k = first.key();
+    const Json& v = first.value();
     ASSIGN_OR_RETURN(int64_t n,
                      internal::AsInt(v, fmt::format("\"occurrences.{}\"", k), where, 0, 1000000));
     c.count = static_cast<int32_t>(n);
