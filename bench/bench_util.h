@@ -29,7 +29,8 @@ inline double PeakRssMiB() {
 }
 
 // Value of "--name=value" or "--name value" in argv, or `fallback`.
-inline std::string Flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
+inline std::string Flag(int argc, char** argv, const std::string& name,
+                        const std::string& fallback) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--" + name && i + 1 < argc) return argv[i + 1];

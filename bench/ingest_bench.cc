@@ -48,48 +48,72 @@ void Generate(const fs::path& dir, int64_t persons) {
       nulls += nulls.empty() ? "" : ", ";
       nulls += fmt::format("NULL AS \"{}\"", c.name);
     }
-    std::string full = fmt::format(
-        "SELECT {} FROM (SELECT * FROM ({}) s, (SELECT {}) n) g", cols, select, nulls);
+    std::string full =
+        fmt::format("SELECT {} FROM (SELECT * FROM ({}) s, (SELECT {}) n) g", cols, select, nulls);
     // DuckDB resolves duplicate names to the left (generated) side first.
-    Check(s.Execute(fmt::format("COPY ({}) TO '{}' (HEADER, DELIMITER ',')", full,
-                                (dir / file).string())));
+    Check(s.Execute(
+        fmt::format("COPY ({}) TO '{}' (HEADER, DELIMITER ',')", full, (dir / file).string())));
   };
   const int64_t P = persons;
-  copy("PERSON.csv", fmt::format(
-      "SELECT i AS person_id, CASE WHEN i % 2 = 0 THEN 8507 ELSE 8532 END AS gender_concept_id, "
-      "1930 + (i * 7919) % 85 AS year_of_birth, 1 + i % 12 AS month_of_birth, 1 + i % 28 AS "
-      "day_of_birth, NULL AS birth_datetime, 0 AS race_concept_id, 0 AS ethnicity_concept_id, "
-      "NULL AS location_id, NULL AS provider_id, NULL AS care_site_id, 'P' || i AS "
-      "person_source_value, CASE WHEN i % 2 = 0 THEN 'M' ELSE 'F' END AS gender_source_value "
-      "FROM range(1, {} + 1) t(i)", P));
-  copy("OBSERVATION_PERIOD.csv", fmt::format(
-      "SELECT i AS observation_period_id, i AS person_id, DATE '2010-01-01' + CAST(i % 1000 AS "
-      "INTEGER) AS observation_period_start_date, DATE '2024-12-31' - CAST(i % 500 AS INTEGER) AS "
-      "observation_period_end_date, 32817 AS period_type_concept_id FROM range(1, {} + 1) t(i)", P));
-  copy("VISIT_OCCURRENCE.csv", fmt::format(
-      "SELECT i AS visit_occurrence_id, 1 + i % {0} AS person_id, (ARRAY[9201, 9202, 9203])[1 + "
-      "i % 3] AS visit_concept_id, DATE '2012-01-01' + CAST(i % 3650 AS INTEGER) AS "
-      "visit_start_date, DATE '2012-01-01' + CAST(i % 3650 AS INTEGER) + CAST(i % 5 AS INTEGER) "
-      "AS visit_end_date, 32817 AS visit_type_concept_id, 'V' || i AS visit_source_value FROM "
-      "range(1, 3 * {0} + 1) t(i)", P));
-  copy("CONDITION_OCCURRENCE.csv", fmt::format(
-      "SELECT i AS condition_occurrence_id, 1 + i % {0} AS person_id, (ARRAY[201826, 316866, "
-      "432867, 313217, 255573])[1 + i % 5] AS condition_concept_id, DATE '2012-01-01' + CAST(i % "
-      "3650 AS INTEGER) AS condition_start_date, 32817 AS condition_type_concept_id, 1 + i % (3 * "
-      "{0}) AS visit_occurrence_id, (ARRAY['E11.9', 'I10', 'E78.5', 'I48.91', 'J44.9'])[1 + i % 5] "
-      "AS condition_source_value FROM range(1, 2 * {0} + 1) t(i)", P));
-  copy("DRUG_EXPOSURE.csv", fmt::format(
-      "SELECT i AS drug_exposure_id, 1 + i % {0} AS person_id, (ARRAY[1503297, 1545958, 1308216, "
-      "1332418])[1 + i % 4] AS drug_concept_id, DATE '2012-01-01' + CAST(i % 3650 AS INTEGER) AS "
-      "drug_exposure_start_date, DATE '2012-01-01' + CAST(i % 3650 AS INTEGER) + 30 AS "
-      "drug_exposure_end_date, 32838 AS drug_type_concept_id, 30 AS days_supply, 'A10BA02' AS "
-      "drug_source_value FROM range(1, 2 * {0} + 1) t(i)", P));
-  copy("MEASUREMENT.csv", fmt::format(
-      "SELECT i AS measurement_id, 1 + i % {0} AS person_id, (ARRAY[3004410, 3027114, 3020891])[1 "
-      "+ i % 3] AS measurement_concept_id, DATE '2012-01-01' + CAST(i % 3650 AS INTEGER) AS "
-      "measurement_date, 32817 AS measurement_type_concept_id, round(random() * 10, 2) AS "
-      "value_as_number, 8554 AS unit_concept_id, 'LAB' || (i % 97) AS measurement_source_value "
-      "FROM range(1, 4 * {0} + 1) t(i)", P));
+  copy("PERSON.csv",
+       fmt::format(
+           "SELECT i AS person_id, CASE WHEN i % 2 = 0 THEN 8507 ELSE 8532 END AS "
+           "gender_concept_id, "
+           "1930 + (i * 7919) % 85 AS year_of_birth, 1 + i % 12 AS month_of_birth, 1 + i % 28 AS "
+           "day_of_birth, NULL AS birth_datetime, 0 AS race_concept_id, 0 AS ethnicity_concept_id, "
+           "NULL AS location_id, NULL AS provider_id, NULL AS care_site_id, 'P' || i AS "
+           "person_source_value, CASE WHEN i % 2 = 0 THEN 'M' ELSE 'F' END AS gender_source_value "
+           "FROM range(1, {} + 1) t(i)",
+           P));
+  copy(
+      "OBSERVATION_PERIOD.csv",
+      fmt::format(
+          "SELECT i AS observation_period_id, i AS person_id, DATE '2010-01-01' + CAST(i % 1000 AS "
+          "INTEGER) AS observation_period_start_date, DATE '2024-12-31' - CAST(i % 500 AS INTEGER) "
+          "AS "
+          "observation_period_end_date, 32817 AS period_type_concept_id FROM range(1, {} + 1) t(i)",
+          P));
+  copy("VISIT_OCCURRENCE.csv",
+       fmt::format(
+           "SELECT i AS visit_occurrence_id, 1 + i % {0} AS person_id, (ARRAY[9201, 9202, 9203])[1 "
+           "+ "
+           "i % 3] AS visit_concept_id, DATE '2012-01-01' + CAST(i % 3650 AS INTEGER) AS "
+           "visit_start_date, DATE '2012-01-01' + CAST(i % 3650 AS INTEGER) + CAST(i % 5 AS "
+           "INTEGER) "
+           "AS visit_end_date, 32817 AS visit_type_concept_id, 'V' || i AS visit_source_value FROM "
+           "range(1, 3 * {0} + 1) t(i)",
+           P));
+  copy("CONDITION_OCCURRENCE.csv",
+       fmt::format(
+           "SELECT i AS condition_occurrence_id, 1 + i % {0} AS person_id, (ARRAY[201826, 316866, "
+           "432867, 313217, 255573])[1 + i % 5] AS condition_concept_id, DATE '2012-01-01' + "
+           "CAST(i % "
+           "3650 AS INTEGER) AS condition_start_date, 32817 AS condition_type_concept_id, 1 + i % "
+           "(3 * "
+           "{0}) AS visit_occurrence_id, (ARRAY['E11.9', 'I10', 'E78.5', 'I48.91', 'J44.9'])[1 + i "
+           "% 5] "
+           "AS condition_source_value FROM range(1, 2 * {0} + 1) t(i)",
+           P));
+  copy("DRUG_EXPOSURE.csv",
+       fmt::format(
+           "SELECT i AS drug_exposure_id, 1 + i % {0} AS person_id, (ARRAY[1503297, 1545958, "
+           "1308216, "
+           "1332418])[1 + i % 4] AS drug_concept_id, DATE '2012-01-01' + CAST(i % 3650 AS INTEGER) "
+           "AS "
+           "drug_exposure_start_date, DATE '2012-01-01' + CAST(i % 3650 AS INTEGER) + 30 AS "
+           "drug_exposure_end_date, 32838 AS drug_type_concept_id, 30 AS days_supply, 'A10BA02' AS "
+           "drug_source_value FROM range(1, 2 * {0} + 1) t(i)",
+           P));
+  copy(
+      "MEASUREMENT.csv",
+      fmt::format(
+          "SELECT i AS measurement_id, 1 + i % {0} AS person_id, (ARRAY[3004410, 3027114, "
+          "3020891])[1 "
+          "+ i % 3] AS measurement_concept_id, DATE '2012-01-01' + CAST(i % 3650 AS INTEGER) AS "
+          "measurement_date, 32817 AS measurement_type_concept_id, round(random() * 10, 2) AS "
+          "value_as_number, 8554 AS unit_concept_id, 'LAB' || (i % 97) AS measurement_source_value "
+          "FROM range(1, 4 * {0} + 1) t(i)",
+          P));
   copy("CONCEPT.csv",
        "SELECT * FROM (VALUES (201826, 'Type 2 diabetes mellitus', 'Condition', 'SNOMED', "
        "'Clinical Finding', 'S', '44054006', DATE '1970-01-01', DATE '2099-12-31', NULL)) "
@@ -150,13 +174,14 @@ int main(int argc, char** argv) {
   for (int i = 0; i < runs; ++i) {
     bare.push_back(TimeBare(csv, base / "bare.duckdb"));
     ours.push_back(TimeOurs(csv, base / "ours.duckdb"));
-    std::printf("run %d: passerelle ingest omop %.2f s, bare read_csv %.2f s\n", i + 1,
-                ours.back(), bare.back());
+    std::printf("run %d: passerelle ingest omop %.2f s, bare read_csv %.2f s\n", i + 1, ours.back(),
+                bare.back());
   }
   const double mo = bench::Median(ours), mbare = bench::Median(bare);
-  std::printf("ingest omop: median %.2f s (%.0f MB/s); bare DuckDB read_csv: median %.2f s; "
-              "ratio %.2f (target < 1.3)\n",
-              mo, mb / mo, mbare, mo / mbare);
+  std::printf(
+      "ingest omop: median %.2f s (%.0f MB/s); bare DuckDB read_csv: median %.2f s; "
+      "ratio %.2f (target < 1.3)\n",
+      mo, mb / mo, mbare, mo / mbare);
 
   // db info on the ingested database, against the bare count of its person table.
   std::vector<double> info, count;
@@ -173,10 +198,11 @@ int main(int argc, char** argv) {
     Check(store::QueryInt(**db2, "SELECT count(*) FROM person").status());
     count.push_back(bench::NowSeconds() - t0);
   }
-  std::printf("db info on %lld persons: median %.3f s (target < 1 s); open + count(person): "
-              "median %.3f s; ratio %.1f\n",
-              static_cast<long long>(persons), bench::Median(info), bench::Median(count),
-              bench::Median(info) / bench::Median(count));
+  std::printf(
+      "db info on %lld persons: median %.3f s (target < 1 s); open + count(person): "
+      "median %.3f s; ratio %.1f\n",
+      static_cast<long long>(persons), bench::Median(info), bench::Median(count),
+      bench::Median(info) / bench::Median(count));
   std::printf("peak RSS %.0f MiB\n", bench::PeakRssMiB());
   return 0;
 }

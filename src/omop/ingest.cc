@@ -236,7 +236,8 @@ class Ingester {
   Status Check(const std::vector<SourceFile>& files) {
     Progress("checking persons, dates and concepts");
     const std::string person = d_.QuoteIdentifier("person");
-    ASSIGN_OR_RETURN(int64_t dup, Count("SELECT count(*) - count(DISTINCT person_id) FROM " + person));
+    ASSIGN_OR_RETURN(int64_t dup,
+                     Count("SELECT count(*) - count(DISTINCT person_id) FROM " + person));
     if (dup > 0) {
       return Status::InvalidArgument(
           fmt::format("{}: {} person_id values appear more than once", labels_["person"], dup));
@@ -268,7 +269,8 @@ class Ingester {
       for (const auto& c : t.columns) {
         if (!c.required) continue;
         items.push_back({Kind::kNull, c.name});
-        aggs.push_back(fmt::format("count(*) FILTER (WHERE {} IS NULL)", d_.QuoteIdentifier(c.name)));
+        aggs.push_back(
+            fmt::format("count(*) FILTER (WHERE {} IS NULL)", d_.QuoteIdentifier(c.name)));
       }
       if (t.HasPersonId() && t.name != "person") {
         items.push_back({Kind::kOrphan, "person_id"});
@@ -307,8 +309,9 @@ class Ingester {
                   "{}: {} rows have no value in required column \"{}\"", label, n, it.column));
               break;
             case Kind::kOrphan:
-              return Status::InvalidArgument(fmt::format(
-                  "{}: {} rows refer to a person_id that is not in {}", label, n, labels_["person"]));
+              return Status::InvalidArgument(
+                  fmt::format("{}: {} rows refer to a person_id that is not in {}", label, n,
+                              labels_["person"]));
             case Kind::kReversed:
               report_.warnings.push_back(fmt::format("{}: {} rows end before they start ({} < {})",
                                                      label, n, t.end_date, t.start_date));
@@ -322,16 +325,18 @@ class Ingester {
       }
       if (!t.start_date.empty() && periods > 0 && t.name != "observation_period" &&
           t.name != "payer_plan_period") {
-        ASSIGN_OR_RETURN(int64_t outside,
-                         Count(fmt::format(
-                             "SELECT count(*) FROM {} e WHERE e.{} IS NOT NULL AND NOT EXISTS "
-                             "(SELECT 1 FROM observation_period op WHERE op.person_id = e.person_id "
-                             "AND e.{} BETWEEN op.observation_period_start_date AND "
-                             "op.observation_period_end_date)",
-                             tq, t.start_date, t.start_date)));
+        ASSIGN_OR_RETURN(
+            int64_t outside,
+            Count(
+                fmt::format("SELECT count(*) FROM {} e WHERE e.{} IS NOT NULL AND NOT EXISTS "
+                            "(SELECT 1 FROM observation_period op WHERE op.person_id = e.person_id "
+                            "AND e.{} BETWEEN op.observation_period_start_date AND "
+                            "op.observation_period_end_date)",
+                            tq, t.start_date, t.start_date)));
         if (outside > 0) {
-          report_.warnings.push_back(fmt::format(
-              "{}: {} rows dated outside every observation period of their person", label, outside));
+          report_.warnings.push_back(
+              fmt::format("{}: {} rows dated outside every observation period of their person",
+                          label, outside));
         }
       }
     }
