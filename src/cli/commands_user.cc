@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/governance_cli.h"
 #include "common/clock.h"
 #include "common/date.h"
 #include "common/random.h"
@@ -25,39 +26,7 @@ namespace gov = passerelle::governance;
 
 constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000000;
 
-struct HubArgs {
-  std::string state = "hub-governance.sqlite";
-  std::string audit_key;
-  std::string token;
-  bool json = false;
-};
-
-void AddHubArgs(CLI::App* c, HubArgs& a, bool json_flag = false) {
-  c->add_option("--state", a.state, "The hub's governance database (SQLite)")
-      ->capture_default_str();
-  c->add_option("--audit-key", a.audit_key,
-                "The hub's private audit key (changes are signed; see `passerelle audit keygen`)");
-  c->add_option("--token", a.token, "Act as this token's user (default: the local operator)")
-      ->envname("PASSERELLE_TOKEN");
-  if (json_flag) c->add_flag("--json", a.json, "Machine-readable output");
-}
-
-Result<gov::LocalHub> OpenHub(const HubArgs& a) {
-  gov::LocalHubOptions o;
-  o.state = a.state;
-  if (!a.audit_key.empty()) o.audit_key = a.audit_key;
-  o.token = a.token;
-  return gov::OpenLocalHub(o, SystemClock::Default(), SystemRandom::Default());
-}
-
-void Out(const std::string& line) { std::printf("%s\n", line.c_str()); }
-
 std::string Day(int64_t micros) { return FormatDate(static_cast<int32_t>(micros / kMicrosPerDay)); }
-
-template <typename Args, typename Fn>
-void OnRun(CLI::App* c, CliContext& ctx, std::shared_ptr<Args> args, Fn fn) {
-  c->callback([args, &ctx, fn] { ctx.status = fn(*args, ctx); });
-}
 
 // ---- org --------------------------------------------------------------------------------------
 
