@@ -3,6 +3,8 @@
 
 #include "net/client.h"
 
+#include "common/http_status.h"
+
 #include <fmt/format.h>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -190,48 +192,7 @@ Result<std::string> HttpsClient::Call(std::string_view method, std::string_view 
   ASSIGN_OR_RETURN(HttpResponse r, Send(method, target, body, headers, timeout));
   if (r.ok()) return std::move(r.body);
   // Error body of protocol v1: {"error": {"code": "...", "message": "..."}}.
-  StatusCode code = StatusCode::kInternal;
-  switch (r.status) {
-    case 400:
-    case 413:
-      code = StatusCode::kInvalidArgument;
-      break;
-    case 401:
-      code = StatusCode::kUnauthenticated;
-      break;
-    case 403:
-      code = StatusCode::kPermissionDenied;
-      break;
-    case 404:
-      code = StatusCode::kNotFound;
-      break;
-    case 409:
-      code = StatusCode::kFailedPrecondition;
-      break;
-    case 429:
-    case 503:
-      code = StatusCode::kUnavailable;
-      break;
-    case 504:
-      code = StatusCode::kDeadlineExceeded;
-      break;
-    default:
-      break;
-  }
-  std::string message = fmt::format("the hub answered HTTP {}", r.status);
-  auto j = nlohmann::json::parse(r.body, nullptr, false);
-  if (j.is_object() && j.contains("error") && j["error"].is_object()) {
-    const auto& e = j["error"];
-    if (e.contains("message") && e["message"].is_string())
-      message = e["message"].get<std::string>();
-    if (e.contains("code") && e["code"].is_string()) {
-      std::string name = e["code"].get<std::string>();
-      for (int c = 1; c <= static_cast<int>(StatusCode::kInternal); ++c) {
-        if (StatusCodeName(static_cast<StatusCode>(c)) == name) code = static_cast<StatusCode>(c);
-      }
-    }
-  }
-  return Status(code, message);
+  return StatusFromHttpError(r.status, r.body, "the hub answered HTTP");
 }
 
 void HttpsClient::Cancel() {

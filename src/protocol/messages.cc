@@ -1,5 +1,7 @@
 #include "protocol/messages.h"
 
+#include "common/http_status.h"
+
 #include <fmt/format.h>
 
 #include <cctype>
@@ -376,51 +378,7 @@ std::string ErrorBody(const Status& status) {
 }
 
 Status StatusFromErrorBody(int http_status, std::string_view body) {
-  StatusCode code = StatusCode::kInternal;
-  switch (http_status) {
-    case 400:
-    case 413:
-    case 415:
-      code = StatusCode::kInvalidArgument;
-      break;
-    case 401:
-      code = StatusCode::kUnauthenticated;
-      break;
-    case 403:
-      code = StatusCode::kPermissionDenied;
-      break;
-    case 404:
-      code = StatusCode::kNotFound;
-      break;
-    case 409:
-      code = StatusCode::kFailedPrecondition;
-      break;
-    case 429:
-    case 502:
-    case 503:
-      code = StatusCode::kUnavailable;
-      break;
-    case 504:
-      code = StatusCode::kDeadlineExceeded;
-      break;
-    default:
-      break;
-  }
-  json j = json::parse(body, nullptr, false);
-  std::string message = fmt::format("HTTP {}", http_status);
-  if (j.is_object() && j.contains("error") && j["error"].is_object()) {
-    const json& e = j["error"];
-    if (e.contains("message") && e["message"].is_string())
-      message = e["message"].get<std::string>();
-    if (e.contains("code") && e["code"].is_string()) {
-      std::string name = e["code"].get<std::string>();
-      for (int c = 0; c <= static_cast<int>(StatusCode::kInternal); ++c) {
-        if (StatusCodeName(static_cast<StatusCode>(c)) == name) code = static_cast<StatusCode>(c);
-      }
-    }
-  }
-  if (code == StatusCode::kOk) code = StatusCode::kInternal;
-  return Status(code, message);
+  return StatusFromHttpError(http_status, body);
 }
 
 }  // namespace passerelle::protocol
