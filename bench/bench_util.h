@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,33 @@ inline double PeakRssMiB() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   return static_cast<double>(ru.ru_maxrss) / 1024.0;
+}
+
+namespace internal {
+inline long StatusKb(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  const std::string key = std::string(field) + ":";
+  while (std::getline(in, line)) {
+    if (line.rfind(key, 0) == 0) return std::atol(line.c_str() + key.size());
+  }
+  return -1;
+}
+}  // namespace internal
+
+// Peak (VmHWM) and current (VmRSS) resident memory of this process in kB, -1 when unknown.
+inline long PeakKb() { return internal::StatusKb("VmHWM"); }
+inline long CurrentKb() { return internal::StatusKb("VmRSS"); }
+// Resets the peak so that PeakKb() measures from now on (Linux: clear_refs 5).
+inline void ResetPeak() {
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";
+}
+
+// Whether `program` can be run from PATH (e.g. Rscript for side-by-side baselines).
+inline bool OnPath(const char* program) {
+  std::string cmd = std::string("command -v ") + program + " >/dev/null 2>&1";
+  return std::system(cmd.c_str()) == 0;
 }
 
 // Value of "--name=value" or "--name value" in argv, or `fallback`.

@@ -24,44 +24,22 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "common/files.h"
 #include "common/random.h"
 #include "stats/design.h"
 #include "stats/glm.h"
 
 namespace ps = passerelle::stats;
+using passerelle::bench::CurrentKb;
+using passerelle::bench::OnPath;
+using passerelle::bench::PeakKb;
+using passerelle::bench::ResetPeak;
 
 namespace {
 
 double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// Peak resident memory of this process (kB), and a reset of the peak (Linux clear_refs 5).
-long PeakKb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
-  }
-  return -1;
-}
-long CurrentKb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-  }
-  return -1;
-}
-void ResetPeak() {
-  std::ofstream out("/proc/self/clear_refs");
-  out << "5";
-}
-
-bool OnPath(const char* program) {
-  std::string cmd = std::string("command -v ") + program + " >/dev/null 2>&1";
-  return std::system(cmd.c_str()) == 0;
 }
 
 void Check(const passerelle::Status& st, const char* what) {
