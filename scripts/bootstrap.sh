@@ -10,7 +10,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates unzip
-  clang-format
+  clang-format ccache
   libboost-dev libboost-system-dev libssl-dev libsodium-dev
   libeigen3-dev nlohmann-json3-dev libcli11-dev libtomlplusplus-dev
   libspdlog-dev libfmt-dev libsqlite3-dev libzip-dev zlib1g-dev
