@@ -322,7 +322,7 @@ class GlmAnalysis final : public Analysis {
     {
       ASSIGN_OR_RETURN(stats::DataFrame frame, model::ReadFrame(data, model::ModelColumns(ms),
                                                                 !model::NeedsIncompleteRows(ms)));
-      ASSIGN_OR_RETURN(*design, stats::BuildDesign(layout, frame));
+      ASSIGN_OR_RETURN(*design, stats::BuildDesign(layout, std::move(frame)));
     }
     if (!key.empty()) model::FitCache::Instance().Put(key, design);
     return std::shared_ptr<const stats::Design>(std::move(design));

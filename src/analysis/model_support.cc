@@ -220,8 +220,32 @@ std::vector<std::string> ModelColumns(const stats::ModelSpec& spec) {
 
 Result<json> DescribeNode(AnalysisTable& table, const stats::ModelSpec& spec, int64_t min_rows,
                           int64_t max_levels) {
+  // A model of numeric columns only has nothing to describe but the column kinds: no row is read
+  // (min_rows is checked again on the complete rows of every fit round, before anything leaves).
+  ASSIGN_OR_RETURN(auto variables, table.Variables());
+  bool numeric_only = !NeedsIncompleteRows(spec) && !spec.all_factors;
+  const std::vector<std::string> columns = ModelColumns(spec);
+  for (const auto& c : columns) {
+    auto it = std::find_if(variables.begin(), variables.end(),
+                           [&](const VariableInfo& v) { return v.name == c; });
+    if (it == variables.end()) {
+      return Status::NotFound(fmt::format("variable \"{}\" is not in the dataset", c));
+    }
+    if (it->kind != VariableKind::kNumeric) numeric_only = false;
+  }
+  if (numeric_only) {
+    stats::DataFrame empty;
+    std::set<std::string> seen;
+    for (const auto& c : columns) {
+      if (seen.insert(c).second) {
+        RETURN_IF_ERROR(empty.AddColumn(stats::DataColumn::Numeric(c, {})));
+      }
+    }
+    ASSIGN_OR_RETURN(stats::DataSchema schema, stats::DescribeData(spec, empty));
+    return json{{"schema", SchemaToJson(schema)}};
+  }
   ASSIGN_OR_RETURN(stats::DataFrame frame,
-                   ReadFrame(table, ModelColumns(spec), !NeedsIncompleteRows(spec)));
+                   ReadFrame(table, columns, !NeedsIncompleteRows(spec)));
   ASSIGN_OR_RETURN(std::vector<uint8_t> complete, stats::CompleteCases(spec, frame));
   int64_t rows = 0;
   for (uint8_t c : complete) rows += c;
