@@ -69,6 +69,7 @@ std::unique_ptr<Registry> MakeBuiltinRegistry() {
   r->Register(MakeCountAnalysis()).PermitUncheckedError();
   r->Register(MakeSummaryAnalysis()).PermitUncheckedError();
   r->Register(MakeTableAnalysis()).PermitUncheckedError();
+  r->Register(MakeTable1Analysis()).PermitUncheckedError();
   return r;
 }
 

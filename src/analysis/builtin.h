@@ -18,6 +18,7 @@ namespace passerelle::analysis {
 std::unique_ptr<Analysis> MakeCountAnalysis();
 std::unique_ptr<Analysis> MakeSummaryAnalysis();
 std::unique_ptr<Analysis> MakeTableAnalysis();
+std::unique_ptr<Analysis> MakeTable1Analysis();  // table1.cc: characteristics by group
 
 // Validates a variable name given in a study: 1 to 128 characters, no control characters.
 Status ValidateVariableName(std::string_view name, std::string_view path);

@@ -27,7 +27,7 @@ struct NodePolicy {
   // A categorical variable with more distinct values than this is refused.
   int64_t max_levels = 100;
   // The analyses this node runs (a subset of the registry).
-  std::vector<std::string> analyses = {"count", "summary", "table"};
+  std::vector<std::string> analyses = {"count", "summary", "table", "table1"};
   // The datasets this node serves; empty: every flat table of its database.
   std::vector<std::string> datasets;
 };
