@@ -156,10 +156,10 @@ class Table1Analysis final : public Analysis {
       RETURN_IF_ERROR(ValidateVariableName(*by, protocol::JsonPath(path, "by")));
       spec->by = *by;
     }
-    ASSIGN_OR_RETURN(auto cat, protocol::GetOptionalStringArray(j, "categorical", path,
-                                                                kMaxVariables));
-    ASSIGN_OR_RETURN(auto con, protocol::GetOptionalStringArray(j, "continuous", path,
-                                                                kMaxVariables));
+    ASSIGN_OR_RETURN(auto cat,
+                     protocol::GetOptionalStringArray(j, "categorical", path, kMaxVariables));
+    ASSIGN_OR_RETURN(auto con,
+                     protocol::GetOptionalStringArray(j, "continuous", path, kMaxVariables));
     spec->categorical = cat.value_or(std::vector<std::string>{});
     spec->continuous = con.value_or(std::vector<std::string>{});
     if (spec->categorical.empty() && spec->continuous.empty()) {
@@ -173,8 +173,7 @@ class Table1Analysis final : public Analysis {
         std::string p = fmt::format("{}.{}[{}]", path, key, i);
         RETURN_IF_ERROR(ValidateVariableName((*list)[i], p));
         if (!seen.insert((*list)[i]).second) {
-          return Status::InvalidArgument(
-              fmt::format("{}: \"{}\" is listed twice", p, (*list)[i]));
+          return Status::InvalidArgument(fmt::format("{}: \"{}\" is listed twice", p, (*list)[i]));
         }
         if ((*list)[i] == spec->by) {
           return Status::InvalidArgument(
@@ -435,18 +434,19 @@ class Table1Analysis final : public Analysis {
           levels[v].insert(vl.begin(), vl.end());
         }
       }
-      json params = {{"phase", "stats"}, {"groups", OrderLevels(groups)}, {"levels", json::array()}};
+      json params = {
+          {"phase", "stats"}, {"groups", OrderLevels(groups)}, {"levels", json::array()}};
       if (params["groups"].empty()) params["groups"] = json::array({""});
       for (const auto& l : levels) {
         if (l.size() > kMaxLevels) {
-          return Status::OutOfRange(fmt::format("table1 {}: more than {} levels", spec.id,
-                                                kMaxLevels));
+          return Status::OutOfRange(
+              fmt::format("table1 {}: more than {} levels", spec.id, kMaxLevels));
         }
         params["levels"].push_back(OrderLevels(l));
       }
       if (params["groups"].size() > kMaxLevels) {
-        return Status::OutOfRange(fmt::format("table1 {}: more than {} groups", spec.id,
-                                              kMaxLevels));
+        return Status::OutOfRange(
+            fmt::format("table1 {}: more than {} groups", spec.id, kMaxLevels));
       }
       state = params;
       out.next = RoundInput{std::move(params), {}};
@@ -539,9 +539,8 @@ class Table1Analysis final : public Analysis {
         json pct = json::object();
         for (size_t l = 0; l < cells; ++l) {
           cnt[names[l]] = overall[l] ? json(*overall[l]) : json(nullptr);
-          pct[names[l]] = overall[l] && n_overall_known
-                              ? percent(*overall[l], n_overall)
-                              : json(nullptr);
+          pct[names[l]] =
+              overall[l] && n_overall_known ? percent(*overall[l], n_overall) : json(nullptr);
         }
         by_group["overall"] = {{"counts", std::move(cnt)}, {"percent", std::move(pct)}};
       }
@@ -591,9 +590,9 @@ class Table1Analysis final : public Analysis {
       }
       if (grouped) {
         by_group["overall"] =
-            overall_known ? stats(tn, ts, tss, tmiss)
-                          : json{{"n", nullptr}, {"missing", nullptr}, {"mean", nullptr},
-                                 {"sd", nullptr}};
+            overall_known
+                ? stats(tn, ts, tss, tmiss)
+                : json{{"n", nullptr}, {"missing", nullptr}, {"mean", nullptr}, {"sd", nullptr}};
       }
       variables.push_back(
           {{"name", spec.continuous[c]}, {"kind", "continuous"}, {"groups", std::move(by_group)}});
@@ -601,7 +600,9 @@ class Table1Analysis final : public Analysis {
 
     std::vector<std::string> columns = labels;
     if (grouped) columns.push_back("overall");
-    json result = {{"groups", columns}, {"n", std::move(n)}, {"variables", std::move(variables)},
+    json result = {{"groups", columns},
+                   {"n", std::move(n)},
+                   {"variables", std::move(variables)},
                    {"suppressed", std::move(suppressed)}};
     if (grouped) result["by"] = spec.by;
     bool outside = false;

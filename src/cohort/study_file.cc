@@ -40,8 +40,8 @@ Result<json> ResolveStudyCohort(json study, const std::filesystem::path& base_di
   if (cohort.is_object() && cohort.contains("file")) {
     const std::string where = fmt::format("{}: cohort", origin);
     if (cohort.size() != 1 || !cohort["file"].is_string()) {
-      return Status::InvalidArgument(fmt::format(
-          "{}: a reference is {{\"file\": \"path\"}} and nothing else", where));
+      return Status::InvalidArgument(
+          fmt::format("{}: a reference is {{\"file\": \"path\"}} and nothing else", where));
     }
     std::filesystem::path path = cohort["file"].get<std::string>();
     if (path.is_relative()) path = base_dir / path;

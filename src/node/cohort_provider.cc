@@ -70,9 +70,9 @@ Status CohortTables::Build(const protocol::Task& task, const std::string& table)
                    cohort::ParseCohortStudySpec(CohortStudyJson(*task.cohort), origin));
   for (const auto& c : spec.covariates) {
     if (c.name == kSiteColumn) {
-      return Status::InvalidArgument(fmt::format(
-          "{}: the covariate name \"{}\" is reserved (the node adds it: the node's id)", origin,
-          kSiteColumn));
+      return Status::InvalidArgument(
+          fmt::format("{}: the covariate name \"{}\" is reserved (the node adds it: the node's id)",
+                      origin, kSiteColumn));
     }
   }
   cohort::BuildOptions options;
@@ -81,19 +81,18 @@ Status CohortTables::Build(const protocol::Task& task, const std::string& table)
   if (!info.ok()) return info.status().WithContext(origin);
   for (const auto& c : info->columns) {
     if (c.name == kSiteColumn) {
-      return Status::InvalidArgument(fmt::format(
-          "{}: the column name \"{}\" is reserved (the node adds it: the node's id)", origin,
-          kSiteColumn));
+      return Status::InvalidArgument(
+          fmt::format("{}: the column name \"{}\" is reserved (the node adds it: the node's id)",
+                      origin, kSiteColumn));
     }
   }
   const store::Dialect& d = source_.dialect();
-  RETURN_IF_ERROR(source_.Execute(fmt::format("ALTER TABLE {} ADD COLUMN {} VARCHAR DEFAULT {}",
-                                              d.QuoteIdentifier(table),
-                                              d.QuoteIdentifier(kSiteColumn),
-                                              d.QuoteLiteral(task.node))));
+  RETURN_IF_ERROR(source_.Execute(
+      fmt::format("ALTER TABLE {} ADD COLUMN {} VARCHAR DEFAULT {}", d.QuoteIdentifier(table),
+                  d.QuoteIdentifier(kSiteColumn), d.QuoteLiteral(task.node))));
   // Node-local figures for the data steward's log; nothing here is released.
-  log::Info("node {}: {}: analysis table built from the cohort ({} persons, {} columns)",
-            task.node, origin, info->rows, info->columns.size() + 1);
+  log::Info("node {}: {}: analysis table built from the cohort ({} persons, {} columns)", task.node,
+            origin, info->rows, info->columns.size() + 1);
   return Status::Ok();
 }
 
@@ -108,10 +107,9 @@ Result<std::unique_ptr<analysis::AnalysisTable>> CohortTables::Open(const protoc
   }
   if (it == entries_.end()) {
     while (entries_.size() >= options_.max_studies) {
-      auto lru = std::min_element(entries_.begin(), entries_.end(),
-                                  [](const Entry& a, const Entry& b) {
-                                    return a.last_use < b.last_use;
-                                  });
+      auto lru =
+          std::min_element(entries_.begin(), entries_.end(),
+                           [](const Entry& a, const Entry& b) { return a.last_use < b.last_use; });
       RETURN_IF_ERROR(Drop(lru->study_id));
     }
     const std::string table = TableName(task.study_id);

@@ -1,6 +1,6 @@
 // The same cohort definition on a French and a Québec synthetic CDM (src/omop/synth): their source
-// codes differ (CIM-10 against ICD-10-CA / ICD-9-CM, CIP13 against DIN), both are mapped to the same
-// standard concepts, and the definition finds the same kind of population in both. The study
+// codes differ (CIM-10 against ICD-10-CA / ICD-9-CM, CIP13 against DIN), both are mapped to the
+// same standard concepts, and the definition finds the same kind of population in both. The study
 // parts of examples/cohorts/ (hhf_study.json, mace_study.json) rebuild the planted effects'
 // analysis tables; their sizes are checked against the generator's own counts.
 #include <gtest/gtest.h>

@@ -63,8 +63,7 @@ TEST(OmopStudyFileTest, CohortFileReferenceIsResolvedAndChecked) {
   study["covariates"] = json::array({{{"type", "agee"}}});
   auto bad = cohort::ResolveStudyCohort(study, kExamples, "study.json");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("study.json"), std::string::npos)
-      << bad.status().message();
+  EXPECT_NE(bad.status().message().find("study.json"), std::string::npos) << bad.status().message();
   // An unresolved reference is refused by the protocol (the hub never reads files).
   study["covariates"] = json::array();
   EXPECT_FALSE(protocol::StudyDefinition::FromJson(study).ok());
@@ -130,12 +129,14 @@ protocol::Task CohortTask(const std::string& study_id, const json& study_part) {
 
 int64_t TempTables(store::DataSource& db) {
   return omop::synth::testing::Int(
-      db, "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name LIKE '_passerelle%'");
+      db,
+      "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name LIKE '_passerelle%'");
 }
 
 TEST(CohortTablesTest, BuildsOncePerStudyEvictsAndDrops) {
   SynthReport report;
-  store::DataSource& db = omop::synth::testing::Generated(Profile::kFrance, 4000, 20261128, &report);
+  store::DataSource& db =
+      omop::synth::testing::Generated(Profile::kFrance, 4000, 20261128, &report);
   json hhf = ReadJson(kExamples + "/hhf_study.json");
   {
     node::CohortTables tables(db, {.max_studies = 2});
@@ -149,8 +150,8 @@ TEST(CohortTablesTest, BuildsOncePerStudyEvictsAndDrops) {
     ASSERT_TRUE(vars.ok());
     std::vector<std::string> names;
     for (const auto& v : *vars) names.push_back(v.name);
-    EXPECT_EQ(names, (std::vector<std::string>{"age", "female", "hba1c", "ckd", "sglt2", "hhf",
-                                               "site"}));
+    EXPECT_EQ(names,
+              (std::vector<std::string>{"age", "female", "hba1c", "ckd", "sglt2", "hhf", "site"}));
     auto levels = (*t)->Levels("site", 10);
     ASSERT_TRUE(levels.ok());
     ASSERT_EQ(levels->size(), 1u);
@@ -172,8 +173,8 @@ TEST(CohortTablesTest, BuildsOncePerStudyEvictsAndDrops) {
 
     ASSERT_TRUE(tables.Open(CohortTask("st-b", hhf)).ok());
     ASSERT_TRUE(tables.Open(CohortTask("st-c", hhf)).ok());  // evicts st-a (least recent)
-    EXPECT_EQ(tables.tables(), (std::vector<std::string>{"_passerelle_study_st_b",
-                                                         "_passerelle_study_st_c"}));
+    EXPECT_EQ(tables.tables(),
+              (std::vector<std::string>{"_passerelle_study_st_b", "_passerelle_study_st_c"}));
     EXPECT_EQ(TempTables(db), 2);
     ASSERT_TRUE(tables.Drop("st-b").ok());
     EXPECT_EQ(TempTables(db), 1);
@@ -206,8 +207,8 @@ class OmopSandboxTest : public ::testing::Test {
       o.profile = p;
       o.persons = kPersons;
       o.seed = 3;
-      auto r = omop::synth::GenerateSyntheticFile(o, {.out = dir_->path() / (std::string(name) +
-                                                                             ".duckdb")});
+      auto r = omop::synth::GenerateSyntheticFile(
+          o, {.out = dir_->path() / (std::string(name) + ".duckdb")});
       ASSERT_TRUE(r.ok()) << r.status().ToString();
       (p == Profile::kFrance ? fr_ : qc_) = *r;
     }
@@ -217,7 +218,8 @@ class OmopSandboxTest : public ::testing::Test {
     dir_ = nullptr;
   }
   static std::vector<sandbox::SandboxNode> Nodes() {
-    return {{"fr", dir_->path() / "fr.duckdb", nullptr}, {"qc", dir_->path() / "qc.duckdb", nullptr}};
+    return {{"fr", dir_->path() / "fr.duckdb", nullptr},
+            {"qc", dir_->path() / "qc.duckdb", nullptr}};
   }
   static inline TempDir* dir_ = nullptr;
   static inline SynthReport fr_, qc_;
