@@ -30,9 +30,9 @@ Status RunSandboxCommand(const SandboxArgs& a) {
   ASSIGN_OR_RETURN(std::string text, ReadFileToString(a.study));
   auto study = protocol::ParseJson(text);
   if (!study.ok()) return study.status().WithContext(a.study);
-  ASSIGN_OR_RETURN(*study, cohort::ResolveStudyCohort(std::move(*study),
-                                                      std::filesystem::path(a.study).parent_path(),
-                                                      a.study));
+  ASSIGN_OR_RETURN(
+      *study, cohort::ResolveStudyCohort(std::move(*study),
+                                         std::filesystem::path(a.study).parent_path(), a.study));
   std::vector<sandbox::SandboxNode> nodes;
   for (const auto& spec : a.nodes) {
     size_t eq = spec.find('=');

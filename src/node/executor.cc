@@ -11,7 +11,8 @@ namespace passerelle::node {
 Result<std::unique_ptr<analysis::AnalysisTable>> DataProvider::OpenForTask(
     const protocol::Task& task) {
   if (task.cohort) {
-    return Status::FailedPrecondition("this node's data provider does not build OMOP cohort tables");
+    return Status::FailedPrecondition(
+        "this node's data provider does not build OMOP cohort tables");
   }
   return OpenTable(task.dataset);
 }

@@ -39,8 +39,7 @@ class StoreDataProvider final : public DataProvider {
   ~StoreDataProvider() override;
   Result<std::unique_ptr<analysis::AnalysisTable>> OpenTable(const std::string& dataset) override;
   // Cohort tasks: the study's temporary analysis table (CohortTables).
-  Result<std::unique_ptr<analysis::AnalysisTable>> OpenForTask(
-      const protocol::Task& task) override;
+  Result<std::unique_ptr<analysis::AnalysisTable>> OpenForTask(const protocol::Task& task) override;
 
  private:
   std::unique_ptr<store::DataSource> source_;

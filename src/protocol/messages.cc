@@ -131,8 +131,8 @@ Result<std::optional<CohortRequest>> CohortFromJson(const json& j, std::string_v
   json whole = json::object();
   CohortToJson(r, whole);
   if (whole.dump().size() > kMaxCohortBytes) {
-    return Status::OutOfRange(fmt::format("{}: cohort, covariates and outcome exceed {} bytes",
-                                          path, kMaxCohortBytes));
+    return Status::OutOfRange(
+        fmt::format("{}: cohort, covariates and outcome exceed {} bytes", path, kMaxCohortBytes));
   }
   return std::optional<CohortRequest>(std::move(r));
 }
@@ -200,11 +200,10 @@ json StudyDefinition::ToJson() const {
 Result<StudyDefinition> StudyDefinition::FromJson(const json& j) {
   const std::string path = "study";
   RETURN_IF_ERROR(RequireObject(j, path));
-  RETURN_IF_ERROR(CheckKnownKeys(
-      j,
-      {"name", "description", "dataset", "cohort", "covariates", "outcome", "project", "nodes",
-       "disclosure", "analyses"},
-      path));
+  RETURN_IF_ERROR(CheckKnownKeys(j,
+                                 {"name", "description", "dataset", "cohort", "covariates",
+                                  "outcome", "project", "nodes", "disclosure", "analyses"},
+                                 path));
   StudyDefinition s;
   ASSIGN_OR_RETURN(s.name, GetString(j, "name", path));
   if (s.name.empty() || s.name.size() > 200) {
@@ -291,11 +290,10 @@ json Task::ToJson() const {
 Result<Task> Task::FromJson(const json& j) {
   const std::string path = "task";
   RETURN_IF_ERROR(RequireObject(j, path));
-  RETURN_IF_ERROR(CheckKnownKeys(
-      j,
-      {"protocol", "task_id", "study_id", "round", "node", "dataset", "cohort", "covariates",
-       "outcome", "disclosure", "steps"},
-      path));
+  RETURN_IF_ERROR(CheckKnownKeys(j,
+                                 {"protocol", "task_id", "study_id", "round", "node", "dataset",
+                                  "cohort", "covariates", "outcome", "disclosure", "steps"},
+                                 path));
   RETURN_IF_ERROR(CheckVersion(j, path));
   Task t;
   ASSIGN_OR_RETURN(t.task_id, GetString(j, "task_id", path));

@@ -62,9 +62,9 @@ struct AnalysisRequest {
 // (objects and arrays, bounded); the client and the node parse it fully (the hub never reads
 // cohorts: it cannot include cohort/).
 struct CohortRequest {
-  nlohmann::json cohort;                                    // a definition or {"atlas": {...}}
-  nlohmann::json covariates = nlohmann::json::array();      // [] when absent
-  nlohmann::json outcome;                                   // null when absent
+  nlohmann::json cohort;                                // a definition or {"atlas": {...}}
+  nlohmann::json covariates = nlohmann::json::array();  // [] when absent
+  nlohmann::json outcome;                               // null when absent
 };
 
 // The dataset name a cohort study runs on: the node's OMOP CDM.
@@ -73,7 +73,7 @@ inline constexpr std::string_view kOmopDataset = "omop";
 struct StudyDefinition {
   std::string name;
   std::string description;
-  std::string dataset;                 // a flat table present on every node; "omop" with a cohort
+  std::string dataset;                  // a flat table present on every node; "omop" with a cohort
   std::optional<CohortRequest> cohort;  // "cohort", "covariates", "outcome" of the study file
   std::optional<std::string> project;  // reserved for governance
   std::vector<std::string> nodes;      // empty: every node of the federation
