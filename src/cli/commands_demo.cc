@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "analysis/analysis.h"
 #include "cli/commands.h"
@@ -26,6 +27,15 @@
 #include "sandbox/sandbox.h"
 
 namespace passerelle::cli {
+
+// The studies: examples/cohorts/hhf_study.json (adults with type 2 diabetes on 2022-01-01, the
+// planted effect (1) of docs/synthetic-data.md) and mace_study.json (adults 180 days into
+// observation, effect (2)), embedded at build time (demo_studies.cc.in).
+namespace demo_studies {
+extern const std::string_view kHhfStudy;
+extern const std::string_view kMaceStudy;
+}  // namespace demo_studies
+
 namespace {
 
 using nlohmann::json;
@@ -69,105 +79,6 @@ Result<std::vector<sandbox::SandboxNode>> GenerateDemoData(const std::filesystem
   }
   return nodes;
 }
-
-// Study 1: adults with type 2 diabetes on 2022-01-01 (the planted effect (1) of
-// docs/synthetic-data.md, as examples/cohorts/hhf_study.json).
-const char* kT2dStudy = R"({
-  "name": "demo-t2d-heart-failure",
-  "description": "Adults with type 2 diabetes on 2022-01-01 in France and Quebec: Table 1 by jurisdiction and the one-year risk of hospitalisation for heart failure (logistic model).",
-  "cohort": {
-    "name": "Adults with type 2 diabetes diagnosed more than 90 days before 2022-01-01",
-    "concept_sets": [
-      {"id": "t2d", "name": "Type 2 diabetes mellitus", "concepts": [201826]},
-      {"id": "ckd", "name": "Chronic kidney disease",
-       "concepts": [{"concept_id": 46271022, "descendants": true}]},
-      {"id": "heart_failure", "name": "Heart failure",
-       "concepts": [{"concept_id": 316139, "descendants": true}]},
-      {"id": "hba1c", "name": "Hemoglobin A1c", "concepts": [3004410]},
-      {"id": "sglt2", "name": "SGLT2 inhibitors",
-       "concepts": [{"concept_id": 45774751, "descendants": true},
-                    {"concept_id": 44785829, "descendants": true},
-                    {"concept_id": 43526465, "descendants": true},
-                    {"concept_id": 793293, "descendants": true}]}
-    ],
-    "entry": {"events": [{"domain": "fixed_date", "date": "2022-01-01"}],
-              "prior_observation_days": 365, "post_observation_days": 365},
-    "inclusion_rules": [
-      {"name": "type 2 diabetes diagnosed more than 90 days before",
-       "criteria": [{"event": {"domain": "condition", "concept_set": "t2d"},
-                     "window": {"start": null, "end": -91}, "ignore_observation_period": true}]},
-      {"name": "18 or older", "criteria": [{"age": {"min": 18}}]}
-    ],
-    "exit": {"type": "fixed", "offset_days": 365}
-  },
-  "covariates": [
-    {"type": "age"},
-    {"type": "sex", "coding": "female"},
-    {"type": "measurement", "concept_set": "hba1c", "window": {"start": null, "end": -1},
-     "statistic": "latest_value", "name": "hba1c"},
-    {"type": "condition", "concept_set": "ckd", "window": {"start": null, "end": -1}, "name": "ckd"},
-    {"type": "drug", "concept_set": "sglt2", "window": {"start": null, "end": 0},
-     "end_window": {"start": 0, "end": null}, "name": "sglt2"}
-  ],
-  "outcome": {"type": "binary",
-              "event": {"domain": "condition", "concept_set": "heart_failure",
-                        "condition_status": [32902], "visit": [9201]},
-              "window": {"start": 1, "end": 365}, "name": "hhf"},
-  "analyses": [
-    {"id": "persons", "type": "count"},
-    {"id": "table1", "type": "table1", "by": "site",
-     "categorical": ["female", "ckd", "sglt2", "hhf"], "continuous": ["age", "hba1c"]},
-    {"id": "hhf_logistic", "type": "glm", "family": "binomial",
-     "formula": "hhf ~ age + female + hba1c + ckd + sglt2"}
-  ]
-})";
-
-// Study 2: adults 180 days into observation, time to the first major cardiovascular event (the
-// planted effect (2), as examples/cohorts/mace_study.json).
-const char* kMaceStudy = R"({
-  "name": "demo-mace-statins",
-  "description": "Adults in France and Quebec: time to the first major cardiovascular event (Cox model stratified by jurisdiction).",
-  "cohort": {
-    "name": "Adults 180 days after the start of observation",
-    "concept_sets": [
-      {"id": "t2d", "name": "Type 2 diabetes mellitus", "concepts": [201826]},
-      {"id": "hypertension", "name": "Hypertensive disorder",
-       "concepts": [{"concept_id": 316866, "descendants": true}]},
-      {"id": "statin", "name": "Statins",
-       "concepts": [{"concept_id": 1545958, "descendants": true},
-                    {"concept_id": 1510813, "descendants": true},
-                    {"concept_id": 1539403, "descendants": true},
-                    {"concept_id": 1551860, "descendants": true}]},
-      {"id": "mace", "name": "Acute myocardial infarction or cerebral infarction",
-       "concepts": [312327, 443454]}
-    ],
-    "entry": {"events": [{"domain": "observation_period",
-                          "date_adjustment": {"start_from": "start", "start_offset": 180,
-                                              "end_from": "start", "end_offset": 180}}]},
-    "inclusion_rules": [{"name": "18 or older at entry", "criteria": [{"age": {"min": 18}}]}],
-    "exit": {"type": "observation_end"}
-  },
-  "covariates": [
-    {"type": "age"},
-    {"type": "sex", "coding": "male"},
-    {"type": "condition", "concept_set": "t2d", "window": {"start": null, "end": 0}, "name": "t2d"},
-    {"type": "condition", "concept_set": "hypertension", "window": {"start": null, "end": 0},
-     "name": "htn"},
-    {"type": "drug", "concept_set": "statin", "window": {"start": null, "end": 0},
-     "end_window": {"start": 0, "end": null}, "name": "statin"}
-  ],
-  "outcome": {"type": "time_to_event",
-              "event": {"domain": "condition", "concept_set": "mace",
-                        "condition_status": [32902], "visit": [9201]},
-              "window": {"start": 1}, "censor_at": ["observation_end"], "name": "mace"},
-  "analyses": [
-    {"id": "persons", "type": "count"},
-    {"id": "table1", "type": "table1", "by": "site",
-     "categorical": ["male", "t2d", "htn", "statin", "mace_event"], "continuous": ["age"]},
-    {"id": "mace_cox", "type": "cox", "time": "mace_time", "event": "mace_event",
-     "formula": "~ age + male + t2d + htn + statin", "strata": "site"}
-  ]
-})";
 
 // The true coefficients of the planted models on the scale of the analysis tables (age in years,
 // HbA1c in points, not centred): truth.h centres age at 65 (60) per decade and HbA1c at 7.
@@ -316,8 +227,8 @@ Status RunDemo(const DemoArgs& a, const CliContext& ctx) {
     std::string id;
     json result;
   };
-  std::vector<Study> studies = {{"t2d_hhf", json::parse(kT2dStudy), "", json()},
-                                {"mace", json::parse(kMaceStudy), "", json()}};
+  std::vector<Study> studies = {{"t2d_hhf", json::parse(demo_studies::kHhfStudy), "", json()},
+                                {"mace", json::parse(demo_studies::kMaceStudy), "", json()}};
   for (auto& s : studies) {
     json kept = json::array();
     for (const auto& an : s.definition["analyses"]) {
