@@ -72,6 +72,7 @@ std::unique_ptr<Registry> MakeBuiltinRegistry() {
   r->Register(MakeGlmAnalysis()).PermitUncheckedError();
   r->Register(MakeCoxAnalysis()).PermitUncheckedError();
   r->Register(MakeKmAnalysis()).PermitUncheckedError();
+  r->Register(MakeTable1Analysis()).PermitUncheckedError();
   return r;
 }
 

@@ -22,6 +22,7 @@ std::unique_ptr<Analysis> MakeTableAnalysis();
 std::unique_ptr<Analysis> MakeGlmAnalysis();
 std::unique_ptr<Analysis> MakeCoxAnalysis();
 std::unique_ptr<Analysis> MakeKmAnalysis();
+std::unique_ptr<Analysis> MakeTable1Analysis();  // table1.cc: characteristics by group
 
 // Validates a variable name given in a study: 1 to 128 characters, no control characters.
 Status ValidateVariableName(std::string_view name, std::string_view path);

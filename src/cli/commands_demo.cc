@@ -1,146 +1,359 @@
 // passerelle demo: the newcomer's first run, end to end on generated data. It generates a French
-// and a Québec population (flat cohort tables for now: GenerateDemoData is the one place to
-// switch to the synthetic OMOP generator), starts a federation on loopback (a hub and one node
-// per site, TLS with an ephemeral PKI, the real protocol), runs a demonstration study, prints a
-// readable summary and writes the study and its results under --out.
+// and a Québec synthetic OMOP CDM (src/omop/synth: each coded in its own vocabularies, mapped to
+// the same standard concepts, with planted effects of known size), starts a federation on
+// loopback (a hub and one node per site, TLS with an ephemeral PKI, the real protocol) and runs a
+// real cross-border study: a cohort of adults with type 2 diabetes defined once in standard
+// concepts and found by each node in its own data, Table 1 by jurisdiction, and the planted
+// models — a logistic model of hospitalisation for heart failure (glm) and a Cox model of major
+// cardiovascular events (cox) — compared with their true values. It prints a readable summary
+// and writes the studies, results and report under --out.
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
+#include "analysis/analysis.h"
 #include "cli/commands.h"
 #include "common/files.h"
 #include "common/log.h"
+#include "omop/synth/synth.h"
+#include "omop/synth/truth.h"
 #include "sandbox/report.h"
 #include "sandbox/sandbox.h"
-#include "store/duckdb_source.h"
-#include "store/ingest_table.h"
-#include "store/ingest_target.h"
 
 namespace passerelle::cli {
+
+// The studies: examples/cohorts/hhf_study.json (adults with type 2 diabetes on 2022-01-01, the
+// planted effect (1) of docs/synthetic-data.md) and mace_study.json (adults 180 days into
+// observation, effect (2)), embedded at build time (demo_studies.cc.in).
+namespace demo_studies {
+extern const std::string_view kHhfStudy;
+extern const std::string_view kMaceStudy;
+}  // namespace demo_studies
+
 namespace {
 
 using nlohmann::json;
+namespace truth = omop::synth::truth;
 
 struct DemoArgs {
   std::string out = "demo-out";
-  int persons = 5000;
+  // Persons per site. 20,000 gives about 1,500 adults with T2D in the logistic cohort and 29,000
+  // adults in the Cox cohort over both sites, in a few seconds.
+  int persons = 20000;
+  uint64_t seed = 1;
 };
 
-// Writes a seeded synthetic cohort table (one row per participant) as CSV with DuckDB.
-Status WriteCohortCsv(const std::filesystem::path& csv, int persons, double seed,
-                      double diab_shift) {
-  ASSIGN_OR_RETURN(auto db, store::OpenDuckDb({}));
-  RETURN_IF_ERROR(db->Execute(fmt::format("SELECT setseed({})", seed)));
-  return db->Execute(fmt::format(
-      "COPY (SELECT i AS id, GENDER, AGE, "
-      "CASE WHEN AGE < 40 THEN '18-39' WHEN AGE < 60 THEN '40-59' ELSE '60+' END AS AGE_GROUP, "
-      "CASE WHEN random() < 0.05 THEN NULL ELSE round(4.0 + 0.02 * AGE + 1.5 * random(), 2) END "
-      "AS LAB_TSC, round(18 + 17 * random(), 1) AS PM_BMI_CONTINUOUS, "
-      "CAST(random() < {} + 0.002 * (AGE - 20) AS INTEGER) AS DIS_DIAB FROM ("
-      "SELECT i, CAST(random() < 0.5 AS INTEGER) AS GENDER, round(20 + 60 * random(), 1) AS AGE "
-      "FROM range({}) t(i))) TO '{}' (HEADER, DELIMITER ',')",
-      0.02 + diab_shift, persons, csv.string()));
-}
-
-// The demonstration data: one node database per site, each holding the flat table "cohort".
-// Returns the sandbox nodes. (The synthetic OMOP generator replaces this function later.)
+// The demonstration data: one synthetic OMOP CDM per site (DuckDB files under `out`).
 Result<std::vector<sandbox::SandboxNode>> GenerateDemoData(const std::filesystem::path& out,
-                                                           int persons, const CliContext& ctx) {
+                                                           int persons, uint64_t seed,
+                                                           const CliContext& ctx) {
   struct Site {
     const char* name;
     const char* label;
-    double seed, shift;
+    omop::synth::Profile profile;
+    uint64_t seed;
   };
-  const Site sites[] = {{"fr", "France", 0.25, 0.0}, {"qc", "Québec", 0.75, 0.03}};
+  const Site sites[] = {
+      {"fr", "France: CIM-10, CIP13, CCAM codes", omop::synth::Profile::kFrance, seed},
+      {"qc", "Québec: ICD-10-CA, ICD-9, DIN, CCI codes", omop::synth::Profile::kQuebec, seed + 1}};
   std::vector<sandbox::SandboxNode> nodes;
   for (const auto& s : sites) {
-    auto csv = out / fmt::format("{}-cohort.csv", s.name);
     auto db_path = out / fmt::format("{}.duckdb", s.name);
-    std::error_code ec;
-    std::filesystem::remove(db_path, ec);
-    std::filesystem::remove(db_path.string() + ".wal", ec);
-    Progress(ctx, fmt::format("[{}] generating {} synthetic participants ({})", s.name, persons,
-                              s.label));
-    RETURN_IF_ERROR(WriteCohortCsv(csv, persons, s.seed, s.shift));
-    ASSIGN_OR_RETURN(store::IngestTarget target, store::IngestTarget::Open(db_path));
-    auto r = store::IngestTable(target.source(), {.name = "cohort", .from = csv});
-    target.Finish(r.ok());
-    if (!r.ok()) return r.status();
-    Progress(ctx, fmt::format("[{}] node database {} holds table cohort ({} rows)", s.name,
-                              db_path.string(), r->rows));
+    Progress(ctx,
+             fmt::format("[{}] generating {} synthetic persons ({})", s.name, persons, s.label));
+    omop::synth::SynthOptions o;
+    o.profile = s.profile;
+    o.persons = persons;
+    o.seed = s.seed;
+    ASSIGN_OR_RETURN(omop::synth::SynthReport r,
+                     omop::synth::GenerateSyntheticFile(o, {.out = db_path, .replace = true}));
+    Progress(ctx, fmt::format("[{}] node database {}: OMOP CDM 5.4, {} clinical rows", s.name,
+                              db_path.string(), r.rows));
     nodes.push_back({s.name, db_path, nullptr});
   }
   return nodes;
 }
 
-const char* kDemoStudy = R"({
-  "name": "demo-fr-qc-descriptives",
-  "description": "Descriptive statistics of a French and a Quebec cohort, pooled without moving a row.",
-  "dataset": "cohort",
-  "analyses": [
-    {"id": "participants", "type": "count"},
-    {"id": "measures", "type": "summary", "variables": ["AGE", "LAB_TSC", "PM_BMI_CONTINUOUS"]},
-    {"id": "diabetes_by_sex", "type": "table", "rows": "GENDER", "cols": "DIS_DIAB"},
-    {"id": "diabetes_by_age", "type": "table", "rows": "AGE_GROUP", "cols": "DIS_DIAB"}
-  ]
-})";
+// The true coefficients of the planted models on the scale of the analysis tables (age in years,
+// HbA1c in points, not centred): truth.h centres age at 65 (60) per decade and HbA1c at 7.
+json LogisticTruth() {
+  using H = truth::Hhf;
+  return {{"(Intercept)", H::kIntercept - H::kAgePerDecade * 6.5 - H::kHba1cPerPoint * 7.0},
+          {"age", H::kAgePerDecade / 10},
+          {"female", H::kFemale},
+          {"hba1c", H::kHba1cPerPoint},
+          {"ckd", H::kCkd},
+          {"sglt2", H::kSglt2}};
+}
+
+json CoxTruth() {
+  using M = truth::Mace;
+  return {{"age", M::kAgePerDecade / 10},
+          {"male", M::kMale},
+          {"t2d", M::kT2d},
+          {"htn", M::kHtn},
+          {"statin", M::kStatin}};
+}
+
+std::string Num(const json& v, int digits = 1) {
+  if (!v.is_number()) return "*";
+  return fmt::format("{:.{}f}", v.get<double>(), digits);
+}
+
+// Table 1 as text: one column per group, "n (%)" for categorical variables (the level "1" of a
+// 0/1 variable, else every level), "mean (SD)" for continuous ones; "*" marks a suppressed value.
+std::string Table1ToText(const json& t, const std::string& title) {
+  std::string out = fmt::format("\n{}\n", title);
+  const json& groups = t["groups"];
+  out += fmt::format("  {:<24}", "");
+  for (const auto& g : groups) out += fmt::format("{:>20}", g.get<std::string>());
+  out += fmt::format("\n  {:<24}", "persons");
+  for (const auto& g : groups) out += fmt::format("{:>20}", Num(t["n"][g.get<std::string>()], 0));
+  out += "\n";
+  // Continuous variables first, as a Table 1 usually shows them.
+  json variables = json::array();
+  for (const auto& v : t["variables"]) {
+    if (v["kind"] == "continuous") variables.push_back(v);
+  }
+  for (const auto& v : t["variables"]) {
+    if (v["kind"] != "continuous") variables.push_back(v);
+  }
+  for (const auto& v : variables) {
+    const std::string name = v["name"];
+    if (v["kind"] == "continuous") {
+      out += fmt::format("  {:<24}", name + ", mean (SD)");
+      for (const auto& g : groups) {
+        const json& s = v["groups"][g.get<std::string>()];
+        out += fmt::format("{:>20}",
+                           s["mean"].is_null() ? "*" : Num(s["mean"]) + " (" + Num(s["sd"]) + ")");
+      }
+      out += "\n";
+      continue;
+    }
+    std::vector<std::string> levels = v["levels"].get<std::vector<std::string>>();
+    const bool binary = levels == std::vector<std::string>{"0", "1"};
+    if (binary) levels = {"1"};
+    if (!binary) out += fmt::format("  {:<24}\n", name + ", n (%)");
+    for (const auto& l : levels) {
+      out += fmt::format("  {:<24}", binary ? name + ", n (%)" : "  " + l);
+      for (const auto& g : groups) {
+        const json& s = v["groups"][g.get<std::string>()];
+        const json& c = s["counts"][l];
+        out += fmt::format("{:>20}",
+                           c.is_null() ? "*" : Num(c, 0) + " (" + Num(s["percent"][l]) + "%)");
+      }
+      out += "\n";
+    }
+  }
+  for (const auto& s : t.value("suppressed", json::array())) {
+    out +=
+        fmt::format("  * {} {}{}: {}\n", s.value("variable", "persons"), s.value("group", ""),
+                    s.contains("level") ? " = " + s.value("level", "") : "", s.value("reason", ""));
+  }
+  return out;
+}
+
+struct ModelCheck {
+  int terms = 0;
+  int covered = 0;
+  std::string text;
+  json rows = json::array();
+};
+
+// The fitted coefficients beside their true values: is each true value inside the 95% CI?
+// `hazard` prints hazard ratios (Cox) instead of log-odds.
+ModelCheck CompareWithTruth(const json& model, const json& truth_by_term, bool hazard) {
+  ModelCheck c;
+  c.text += fmt::format("  {:<12} {:>10} {:>10} {:>22}  {}\n", "term", hazard ? "true HR" : "true",
+                        hazard ? "HR" : "estimate", "95% CI", "truth in CI");
+  for (const auto& coef : model.value("coefficients", json::array())) {
+    const std::string term = coef.value("term", "");
+    if (!truth_by_term.contains(term)) continue;
+    const double t = truth_by_term[term].get<double>();
+    double est, lo, hi;
+    if (hazard) {
+      if (!coef["hazard_ratio"].is_number() || !coef["hr_ci_low"].is_number()) continue;
+      est = coef["hazard_ratio"].get<double>();
+      lo = coef["hr_ci_low"].get<double>();
+      hi = coef["hr_ci_high"].get<double>();
+    } else {
+      if (!coef["estimate"].is_number() || !coef["ci_low"].is_number()) continue;
+      est = coef["estimate"].get<double>();
+      lo = coef["ci_low"].get<double>();
+      hi = coef["ci_high"].get<double>();
+    }
+    const double shown_truth = hazard ? std::exp(t) : t;
+    const bool in = lo <= shown_truth && shown_truth <= hi;
+    ++c.terms;
+    c.covered += in ? 1 : 0;
+    c.text += fmt::format("  {:<12} {:>10.4f} {:>10.4f}   [{:>8.4f}, {:>8.4f}]  {}\n", term,
+                          shown_truth, est, lo, hi, in ? "yes" : "NO");
+    c.rows.push_back({{"term", term},
+                      {"scale", hazard ? "hazard_ratio" : "log_odds"},
+                      {"truth", shown_truth},
+                      {"estimate", est},
+                      {"ci_low", lo},
+                      {"ci_high", hi},
+                      {"covered", in}});
+  }
+  return c;
+}
 
 Status RunDemo(const DemoArgs& a, const CliContext& ctx) {
-  if (a.persons < 10 || a.persons > 10'000'000) {
-    return Status::InvalidArgument("--persons must be between 10 and 10000000");
+  if (a.persons < 100 || a.persons > 10'000'000) {
+    return Status::InvalidArgument("--persons must be between 100 and 10000000");
   }
   const auto start = std::chrono::steady_clock::now();
   std::filesystem::path out = a.out;
   std::error_code ec;
   std::filesystem::create_directories(out / "results", ec);
   if (ec) return Status::IoError(fmt::format("{}: cannot create folder: {}", a.out, ec.message()));
-  ASSIGN_OR_RETURN(auto nodes, GenerateDemoData(out, a.persons, ctx));
+  ASSIGN_OR_RETURN(auto nodes, GenerateDemoData(out, a.persons, a.seed, ctx));
+  const double data_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  json study = json::parse(kDemoStudy);
-  RETURN_IF_ERROR(WriteFileAtomic(out / "study.json", study.dump(2) + "\n"));
+  // The models run when this build registers them (glm and cox); the rest runs regardless.
+  const analysis::Registry& registry = analysis::BuiltinRegistry();
+  std::vector<std::string> missing;
+  struct Study {
+    std::string key;
+    json definition;
+    std::string id;
+    json result;
+  };
+  std::vector<Study> studies = {{"t2d_hhf", json::parse(demo_studies::kHhfStudy), "", json()},
+                                {"mace", json::parse(demo_studies::kMaceStudy), "", json()}};
+  for (auto& s : studies) {
+    json kept = json::array();
+    for (const auto& an : s.definition["analyses"]) {
+      if (registry.Find(an["type"].get<std::string>())) {
+        kept.push_back(an);
+      } else {
+        missing.push_back(an["type"].get<std::string>());
+      }
+    }
+    s.definition["analyses"] = std::move(kept);
+    RETURN_IF_ERROR(
+        WriteFileAtomic(out / fmt::format("{}_study.json", s.key), s.definition.dump(2) + "\n"));
+  }
+
   Progress(ctx,
            "starting a federation on loopback: a hub and the nodes fr and qc (TLS 1.3, "
            "mutual authentication, ephemeral PKI)");
   if (!log::Enabled(log::Level::kDebug)) log::Init({.level = log::Level::kWarn});
   sandbox::FederationOptions opts;
   opts.work_dir = out / "federation";
+  opts.policy.analyses = registry.Types();
   std::filesystem::remove_all(opts.work_dir, ec);
   const auto fed_start = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(auto fed, sandbox::LocalFederation::Start(opts, nodes));
-  ASSIGN_OR_RETURN(std::string id, fed->Submit(study));
-  Progress(ctx, fmt::format("submitted study {} ({} analyses)", id, study["analyses"].size()));
-  ASSIGN_OR_RETURN(json result, fed->Wait(id, std::chrono::minutes(5)));
-  ASSIGN_OR_RETURN(json status, fed->StudyStatus(id));
+
+  // [governance] The governance lifecycle (call, application, jurisdiction approvals, node
+  // approvals) is set up here, before the studies are submitted; a study then names its project
+  // ("project": ...) in s.definition.
+
+  for (auto& s : studies) {
+    ASSIGN_OR_RETURN(s.id, fed->Submit(s.definition));
+    Progress(ctx,
+             fmt::format("submitted study {} \"{}\" ({} analyses): each node builds the cohort "
+                         "in its own CDM",
+                         s.id, s.definition["name"].get<std::string>(),
+                         s.definition["analyses"].size()));
+  }
+  json statuses = json::object();
+  for (auto& s : studies) {
+    ASSIGN_OR_RETURN(s.result, fed->Wait(s.id, std::chrono::minutes(5)));
+    ASSIGN_OR_RETURN(statuses[s.key], fed->StudyStatus(s.id));
+  }
   fed->Stop();
   const double fed_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - fed_start).count();
 
-  RETURN_IF_ERROR(WriteFileAtomic(out / "results" / "result.json", result.dump(2) + "\n"));
-  RETURN_IF_ERROR(WriteFileAtomic(out / "results" / "result.csv", sandbox::ResultToCsv(result)));
-  RETURN_IF_ERROR(WriteFileAtomic(out / "results" / "status.json", status.dump(2) + "\n"));
-
-  std::printf("%s", sandbox::ResultToText(result).c_str());
+  std::string report;
+  const json& hhf = studies[0].result["analyses"];
+  const json& mace = studies[1].result["analyses"];
+  report += fmt::format(
+      "Cross-border study on synthetic data: {} persons per site, France (fr) and Québec (qc).\n"
+      "One cohort definition in standard OMOP concepts; each node found it in its own coding.\n",
+      a.persons);
+  report += Table1ToText(hhf["table1"],
+                         "Table 1. Adults with type 2 diabetes on 2022-01-01, by jurisdiction "
+                         "(hhf: hospitalised for heart failure within a year)");
+  report += Table1ToText(mace["table1"],
+                         "Table 1b. Adults 180 days into observation, by jurisdiction (mace_event: "
+                         "a first major cardiovascular event during follow-up)");
+  int terms = 0, covered = 0;
+  json models = json::object();
+  if (hhf.contains("hhf_logistic")) {
+    const json& m = hhf["hhf_logistic"];
+    ModelCheck c = CompareWithTruth(m, LogisticTruth(), false);
+    report += fmt::format(
+        "\nLogistic model of hospitalisation for heart failure within a year (glm binomial, "
+        "both sites pooled without moving a row: n = {}, {} iterations)\n{}",
+        Num(m.value("n", json()), 0), Num(m.value("iterations", json()), 0), c.text);
+    terms += c.terms;
+    covered += c.covered;
+    models["hhf_logistic"] = c.rows;
+  }
+  if (mace.contains("mace_cox")) {
+    const json& m = mace["mace_cox"];
+    ModelCheck c = CompareWithTruth(m, CoxTruth(), true);
+    report += fmt::format(
+        "\nCox model of the first major cardiovascular event, stratified by jurisdiction "
+        "(n = {}, {} events)\n{}",
+        Num(m.value("n", json()), 0), Num(m.value("events", json()), 0), c.text);
+    terms += c.terms;
+    covered += c.covered;
+    models["mace_cox"] = c.rows;
+  }
+  if (terms > 0) {
+    report += fmt::format(
+        "\nPlanted effects (docs/synthetic-data.md): {} of {} true values inside the 95% "
+        "confidence intervals{}.\n",
+        covered, terms,
+        covered == terms ? "" : " (about 1 in 20 falls outside by chance; try another --seed)");
+  }
+  if (!missing.empty()) {
+    std::string names;
+    for (const auto& m : missing) names += (names.empty() ? "" : ", ") + m;
+    report += fmt::format("\nNot run: {} (not in this build's analysis registry).\n", names);
+  }
   std::string rounds;
-  for (const auto& r : status["rounds"]) {
-    rounds += fmt::format("{}round {}: {:.1f} ms", rounds.empty() ? "" : ", ",
-                          r["round"].get<int>(), r.value("latency_ms", 0.0));
+  for (const auto& s : studies) {
+    rounds += fmt::format("{}{}: {} rounds", rounds.empty() ? "" : ", ", s.key,
+                          statuses[s.key]["rounds"].size());
   }
   const double total_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  report += fmt::format(
+      "\nOnly aggregates left each site, after that site's checks (min_cell {}, min_rows {});\n"
+      "the hub combined sums and never saw a row. Data generation {:.1f} s; federation {:.1f} s "
+      "({}); total {:.1f} s.\n",
+      opts.policy.min_cell, opts.policy.min_rows, data_s, fed_s, rounds, total_s);
+
+  for (const auto& s : studies) {
+    RETURN_IF_ERROR(
+        WriteFileAtomic(out / "results" / fmt::format("{}.json", s.key), s.result.dump(2) + "\n"));
+    RETURN_IF_ERROR(WriteFileAtomic(out / "results" / fmt::format("{}.csv", s.key),
+                                    sandbox::ResultToCsv(s.result)));
+  }
+  RETURN_IF_ERROR(WriteFileAtomic(out / "results" / "status.json", statuses.dump(2) + "\n"));
+  RETURN_IF_ERROR(WriteFileAtomic(out / "results" / "models.json", models.dump(2) + "\n"));
+  RETURN_IF_ERROR(WriteFileAtomic(out / "results" / "report.txt", report));
+  std::printf("%s", report.c_str());
   std::printf(
-      "\nOnly aggregates left each site, after that site's checks (min_cell %lld, min_rows %lld);"
-      "\nthe hub combined sums and never saw a row. Federation: %.2f s (%s); total %.1f s.\n"
-      "\nWritten under %s/: study.json, results/result.json, results/result.csv, "
-      "results/status.json,\nthe node databases fr.duckdb and qc.duckdb, and the hub state in "
-      "federation/.\n"
-      "Next: passerelle sandbox --study %s/study.json --node fr=%s/fr.duckdb --node "
+      "\nWritten under %s/: t2d_hhf_study.json, mace_study.json, results/ (t2d_hhf.json, "
+      "mace.json, .csv,\nmodels.json, report.txt, status.json), the node databases fr.duckdb "
+      "and qc.duckdb, and the hub state\nin federation/.\n"
+      "Next: passerelle sandbox --study %s/t2d_hhf_study.json --node fr=%s/fr.duckdb --node "
       "qc=%s/qc.duckdb\n",
-      static_cast<long long>(opts.policy.min_cell), static_cast<long long>(opts.policy.min_rows),
-      fed_s, rounds.c_str(), total_s, a.out.c_str(), a.out.c_str(), a.out.c_str(), a.out.c_str());
+      a.out.c_str(), a.out.c_str(), a.out.c_str(), a.out.c_str());
   return Status::Ok();
 }
 
@@ -148,10 +361,13 @@ Status RunDemo(const DemoArgs& a, const CliContext& ctx) {
 
 void RegisterDemoCommand(CLI::App& app, CliContext& ctx) {
   auto args = std::make_shared<DemoArgs>();
-  CLI::App* demo = app.add_subcommand("demo", "A first run on generated data, end to end");
+  CLI::App* demo = app.add_subcommand(
+      "demo", "A first run on generated data: a France-Québec OMOP study, end to end");
   demo->add_option("--out", args->out, "Folder for the demo's databases and results")
       ->capture_default_str();
-  demo->add_option("--persons", args->persons, "Participants per site")->capture_default_str();
+  demo->add_option("--persons", args->persons, "Synthetic persons per site")->capture_default_str();
+  demo->add_option("--seed", args->seed, "Seed of the synthetic populations")
+      ->capture_default_str();
   demo->callback([args, &ctx] { ctx.status = RunDemo(*args, ctx); });
 }
 

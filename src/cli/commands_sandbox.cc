@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cohort/study_file.h"
 #include "common/config.h"
 #include "common/files.h"
 #include "common/log.h"
@@ -29,6 +30,9 @@ Status RunSandboxCommand(const SandboxArgs& a) {
   ASSIGN_OR_RETURN(std::string text, ReadFileToString(a.study));
   auto study = protocol::ParseJson(text);
   if (!study.ok()) return study.status().WithContext(a.study);
+  ASSIGN_OR_RETURN(
+      *study, cohort::ResolveStudyCohort(std::move(*study),
+                                         std::filesystem::path(a.study).parent_path(), a.study));
   std::vector<sandbox::SandboxNode> nodes;
   for (const auto& spec : a.nodes) {
     size_t eq = spec.find('=');

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cohort/study_file.h"
 #include "common/files.h"
 #include "crypto/tls.h"
 #include "net/client.h"
@@ -103,6 +104,9 @@ Status RunSubmit(const StudyArgs& a, const CliContext& ctx) {
   ASSIGN_OR_RETURN(std::string text, ReadFileToString(a.file));
   auto study = protocol::ParseJson(text);
   if (!study.ok()) return study.status().WithContext(a.file);
+  ASSIGN_OR_RETURN(*study,
+                   cohort::ResolveStudyCohort(std::move(*study),
+                                              std::filesystem::path(a.file).parent_path(), a.file));
   ASSIGN_OR_RETURN(Session s, Connect(a));
   auto body = s.client->Call("POST", "/v1/studies", study->dump(), s.auth);
   if (!body.ok()) return body.status().WithContext(a.file);

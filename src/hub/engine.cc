@@ -221,6 +221,16 @@ Status StudyEngine::CreateRoundTasks(const std::string& study_id, int round,
   ASSIGN_OR_RETURN(Statement ins,
                    db_.Prepare("INSERT INTO tasks(task_id, study_id, round, node, payload, state, "
                                "created_at, deadline) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)"));
+  // An OMOP study: every task carries the cohort, the node builds its table from it.
+  std::optional<protocol::CohortRequest> cohort;
+  ASSIGN_OR_RETURN(Statement dq, db_.Prepare("SELECT definition FROM studies WHERE id = ?"));
+  dq.Bind(1, study_id);
+  ASSIGN_OR_RETURN(bool has_definition, dq.Step());
+  if (has_definition) {
+    auto def = protocol::StudyDefinition::FromJson(json::parse(dq.ColumnText(0), nullptr, false));
+    if (def.ok()) cohort = def->cohort;
+  }
+  dq.Reset();
   for (const auto& node : nodes) {
     protocol::Task t;
     t.task_id = fmt::format("{}-r{}-{}", study_id, round, node);
@@ -228,6 +238,7 @@ Status StudyEngine::CreateRoundTasks(const std::string& study_id, int round,
     t.round = round;
     t.node = node;
     t.dataset = dataset;
+    t.cohort = cohort;
     t.disclosure = disclosure;
     for (const auto& a : analyses) {
       if (a.done) continue;

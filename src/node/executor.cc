@@ -3,9 +3,30 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "node/cohort_provider.h"
 #include "node/sql_table.h"
 
 namespace passerelle::node {
+
+Result<std::unique_ptr<analysis::AnalysisTable>> DataProvider::OpenForTask(
+    const protocol::Task& task) {
+  if (task.cohort) {
+    return Status::FailedPrecondition(
+        "this node's data provider does not build OMOP cohort tables");
+  }
+  return OpenTable(task.dataset);
+}
+
+StoreDataProvider::StoreDataProvider(std::unique_ptr<store::DataSource> source)
+    : source_(std::move(source)), cohorts_(std::make_unique<CohortTables>(*source_)) {}
+
+StoreDataProvider::~StoreDataProvider() = default;
+
+Result<std::unique_ptr<analysis::AnalysisTable>> StoreDataProvider::OpenForTask(
+    const protocol::Task& task) {
+  if (task.cohort) return cohorts_->Open(task);
+  return OpenTable(task.dataset);
+}
 
 Result<std::unique_ptr<analysis::AnalysisTable>> StoreDataProvider::OpenTable(
     const std::string& dataset) {
@@ -52,7 +73,7 @@ protocol::TaskResult ExecuteTask(const protocol::Task& task, DataProvider& data,
   const analysis::Thresholds& t = decision.thresholds;
   r.applied = {t.min_cell, t.min_rows};
 
-  auto table = data.OpenTable(task.dataset);
+  auto table = data.OpenForTask(task);
   if (!table.ok()) return fail(table.status().message());
   auto rows = (*table)->RowCount();
   if (!rows.ok()) return fail(rows.status().message());

@@ -18,6 +18,8 @@
 
 namespace passerelle::node {
 
+class CohortTables;  // node/cohort_provider.h
+
 // Where the node's analysis tables come from.
 class DataProvider {
  public:
@@ -25,17 +27,23 @@ class DataProvider {
   // The analysis table of `dataset`; NotFound when the node does not hold it.
   virtual Result<std::unique_ptr<analysis::AnalysisTable>> OpenTable(
       const std::string& dataset) = 0;
+  // The analysis table of a task: OpenTable(task.dataset), or for a task with a cohort (an OMOP
+  // study) the table built from it (node/cohort_provider.h); NotFound/Unimplemented otherwise.
+  virtual Result<std::unique_ptr<analysis::AnalysisTable>> OpenForTask(const protocol::Task& task);
 };
 
 // Flat tables of the node's store (SQL pushdown).
 class StoreDataProvider final : public DataProvider {
  public:
-  explicit StoreDataProvider(std::unique_ptr<store::DataSource> source)
-      : source_(std::move(source)) {}
+  explicit StoreDataProvider(std::unique_ptr<store::DataSource> source);
+  ~StoreDataProvider() override;
   Result<std::unique_ptr<analysis::AnalysisTable>> OpenTable(const std::string& dataset) override;
+  // Cohort tasks: the study's temporary analysis table (CohortTables).
+  Result<std::unique_ptr<analysis::AnalysisTable>> OpenForTask(const protocol::Task& task) override;
 
  private:
   std::unique_ptr<store::DataSource> source_;
+  std::unique_ptr<CohortTables> cohorts_;  // declared after source_: dropped before it closes
 };
 
 // Tables held in memory (tests, benchmarks).

@@ -29,7 +29,7 @@ struct NodePolicy {
   // A model (glm, cox) with more parameters than this x the node's complete rows is refused.
   double glm_max_params_ratio = 0.33;
   // The analyses this node runs (a subset of the registry).
-  std::vector<std::string> analyses = {"count", "summary", "table", "glm", "cox", "km"};
+  std::vector<std::string> analyses = {"count", "summary", "table", "table1", "glm", "cox", "km"};
   // The datasets this node serves; empty: every flat table of its database.
   std::vector<std::string> datasets;
 };

@@ -19,6 +19,12 @@ Result<std::unique_ptr<SqlTable>> SqlTable::Open(store::DataSource& source,
   return std::unique_ptr<SqlTable>(new SqlTable(source, dataset, std::move(schema)));
 }
 
+Result<std::unique_ptr<SqlTable>> SqlTable::OpenBuilt(store::DataSource& source,
+                                                      const std::string& table) {
+  ASSIGN_OR_RETURN(store::Schema schema, source.DescribeTable(table));
+  return std::unique_ptr<SqlTable>(new SqlTable(source, table, std::move(schema)));
+}
+
 std::string SqlTable::Q(const std::string& identifier) const {
   return source_.dialect().QuoteIdentifier(identifier);
 }

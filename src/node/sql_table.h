@@ -18,6 +18,10 @@ class SqlTable final : public analysis::AnalysisTable {
   // Fails with NotFound when `dataset` is not a table of `source`.
   static Result<std::unique_ptr<SqlTable>> Open(store::DataSource& source,
                                                 const std::string& dataset);
+  // A table the node built itself (a temporary table, which Open's listing of datasets leaves
+  // out on purpose): node/cohort_provider.h.
+  static Result<std::unique_ptr<SqlTable>> OpenBuilt(store::DataSource& source,
+                                                     const std::string& table);
 
   Result<int64_t> RowCount() override;
   Result<std::vector<analysis::VariableInfo>> Variables() override;

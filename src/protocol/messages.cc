@@ -80,6 +80,77 @@ Result<std::vector<double>> GetVector(const json& j, std::string_view key, std::
   return std::move(v).value();
 }
 
+// Cohort definitions are bounded by the body size; this bounds their nesting and breadth.
+constexpr size_t kMaxCohortBytes = 1u << 20;
+
+void CohortToJson(const std::optional<CohortRequest>& c, json& j) {
+  if (!c) return;
+  j["cohort"] = c->cohort;
+  if (!c->covariates.empty()) j["covariates"] = c->covariates;
+  if (!c->outcome.is_null()) j["outcome"] = c->outcome;
+}
+
+// "cohort" (object), "covariates" (array), "outcome" (object) of a study or a task.
+Result<std::optional<CohortRequest>> CohortFromJson(const json& j, std::string_view path) {
+  auto c = j.find("cohort");
+  if (c == j.end()) {
+    for (const char* key : {"covariates", "outcome"}) {
+      if (j.contains(key)) {
+        return Status::InvalidArgument(
+            fmt::format("{}: \"{}\" is given without a \"cohort\"", JsonPath(path, key), key));
+      }
+    }
+    return std::optional<CohortRequest>();
+  }
+  CohortRequest r;
+  if (!c->is_object() || c->empty()) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: expected a cohort definition (an object; a {{\"file\": ...}} reference is resolved "
+        "by `passerelle study submit`)",
+        JsonPath(path, "cohort")));
+  }
+  if (c->contains("file")) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: the {{\"file\": ...}} reference was not resolved (submit the study with `passerelle "
+        "study submit`, which reads the file)",
+        JsonPath(path, "cohort")));
+  }
+  r.cohort = *c;
+  if (auto v = j.find("covariates"); v != j.end()) {
+    if (!v->is_array()) {
+      return Status::InvalidArgument(JsonPath(path, "covariates") + ": expected an array");
+    }
+    r.covariates = *v;
+  }
+  if (auto o = j.find("outcome"); o != j.end() && !o->is_null()) {
+    if (!o->is_object()) {
+      return Status::InvalidArgument(JsonPath(path, "outcome") + ": expected an object");
+    }
+    r.outcome = *o;
+  }
+  json whole = json::object();
+  CohortToJson(r, whole);
+  if (whole.dump().size() > kMaxCohortBytes) {
+    return Status::OutOfRange(
+        fmt::format("{}: cohort, covariates and outcome exceed {} bytes", path, kMaxCohortBytes));
+  }
+  return std::optional<CohortRequest>(std::move(r));
+}
+
+// A cohort study runs on the node's CDM: "dataset" is then "omop" (the default).
+Status CheckCohortDataset(const std::optional<CohortRequest>& cohort, std::string& dataset,
+                          bool has_dataset, std::string_view path) {
+  if (!cohort) return Status::Ok();
+  if (has_dataset && dataset != kOmopDataset) {
+    return Status::InvalidArgument(
+        fmt::format("{}.dataset: a study with a \"cohort\" runs on the nodes' OMOP CDM, dataset "
+                    "\"{}\" (got \"{}\")",
+                    path, kOmopDataset, dataset.size() > 64 ? dataset.substr(0, 64) : dataset));
+  }
+  dataset = std::string(kOmopDataset);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status ValidateAnalysisId(std::string_view id, std::string_view path) {
@@ -116,6 +187,7 @@ json StudyDefinition::ToJson() const {
   j["name"] = name;
   if (!description.empty()) j["description"] = description;
   j["dataset"] = dataset;
+  CohortToJson(cohort, j);
   if (project) j["project"] = *project;
   if (!nodes.empty()) j["nodes"] = nodes;
   json d = DisclosureToJson(disclosure);
@@ -128,8 +200,10 @@ json StudyDefinition::ToJson() const {
 Result<StudyDefinition> StudyDefinition::FromJson(const json& j) {
   const std::string path = "study";
   RETURN_IF_ERROR(RequireObject(j, path));
-  RETURN_IF_ERROR(CheckKnownKeys(
-      j, {"name", "description", "dataset", "project", "nodes", "disclosure", "analyses"}, path));
+  RETURN_IF_ERROR(CheckKnownKeys(j,
+                                 {"name", "description", "dataset", "cohort", "covariates",
+                                  "outcome", "project", "nodes", "disclosure", "analyses"},
+                                 path));
   StudyDefinition s;
   ASSIGN_OR_RETURN(s.name, GetString(j, "name", path));
   if (s.name.empty() || s.name.size() > 200) {
@@ -140,8 +214,12 @@ Result<StudyDefinition> StudyDefinition::FromJson(const json& j) {
     if (desc->size() > 10000) return Status::InvalidArgument("study.description: too long");
     s.description = *desc;
   }
-  ASSIGN_OR_RETURN(s.dataset, GetString(j, "dataset", path));
-  RETURN_IF_ERROR(ValidateDatasetName(s.dataset, "study.dataset"));
+  ASSIGN_OR_RETURN(s.cohort, CohortFromJson(j, path));
+  if (j.contains("dataset") || !s.cohort) {
+    ASSIGN_OR_RETURN(s.dataset, GetString(j, "dataset", path));
+    RETURN_IF_ERROR(ValidateDatasetName(s.dataset, "study.dataset"));
+  }
+  RETURN_IF_ERROR(CheckCohortDataset(s.cohort, s.dataset, j.contains("dataset"), path));
   ASSIGN_OR_RETURN(s.project, GetOptionalString(j, "project", path));
   ASSIGN_OR_RETURN(auto nodes, GetOptionalStringArray(j, "nodes", path, kMaxNodesPerStudy));
   if (nodes) {
@@ -195,6 +273,7 @@ json Task::ToJson() const {
   j["round"] = round;
   j["node"] = node;
   j["dataset"] = dataset;
+  CohortToJson(cohort, j);
   j["disclosure"] = DisclosureToJson(disclosure);
   j["steps"] = json::array();
   for (const auto& s : steps) {
@@ -211,9 +290,10 @@ json Task::ToJson() const {
 Result<Task> Task::FromJson(const json& j) {
   const std::string path = "task";
   RETURN_IF_ERROR(RequireObject(j, path));
-  RETURN_IF_ERROR(CheckKnownKeys(
-      j, {"protocol", "task_id", "study_id", "round", "node", "dataset", "disclosure", "steps"},
-      path));
+  RETURN_IF_ERROR(CheckKnownKeys(j,
+                                 {"protocol", "task_id", "study_id", "round", "node", "dataset",
+                                  "cohort", "covariates", "outcome", "disclosure", "steps"},
+                                 path));
   RETURN_IF_ERROR(CheckVersion(j, path));
   Task t;
   ASSIGN_OR_RETURN(t.task_id, GetString(j, "task_id", path));
@@ -223,6 +303,8 @@ Result<Task> Task::FromJson(const json& j) {
   RETURN_IF_ERROR(ValidateNodeName(t.node, "task.node"));
   ASSIGN_OR_RETURN(t.dataset, GetString(j, "dataset", path));
   RETURN_IF_ERROR(ValidateDatasetName(t.dataset, "task.dataset"));
+  ASSIGN_OR_RETURN(t.cohort, CohortFromJson(j, path));
+  RETURN_IF_ERROR(CheckCohortDataset(t.cohort, t.dataset, true, path));
   if (j.contains("disclosure")) {
     ASSIGN_OR_RETURN(t.disclosure, DisclosureFromJson(j["disclosure"], "task.disclosure"));
   }

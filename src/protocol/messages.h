@@ -57,10 +57,24 @@ struct AnalysisRequest {
   nlohmann::json spec;  // the whole analysis object of the study file
 };
 
+// An OMOP study's population and features (docs/cohorts.md, "Study files"): the node compiles
+// the cohort in its own CDM and builds the analysis table from it. Checked here only as JSON
+// (objects and arrays, bounded); the client and the node parse it fully (the hub never reads
+// cohorts: it cannot include cohort/).
+struct CohortRequest {
+  nlohmann::json cohort;                                // a definition or {"atlas": {...}}
+  nlohmann::json covariates = nlohmann::json::array();  // [] when absent
+  nlohmann::json outcome;                               // null when absent
+};
+
+// The dataset name a cohort study runs on: the node's OMOP CDM.
+inline constexpr std::string_view kOmopDataset = "omop";
+
 struct StudyDefinition {
   std::string name;
   std::string description;
-  std::string dataset;                 // a flat table present on every node
+  std::string dataset;                  // a flat table present on every node; "omop" with a cohort
+  std::optional<CohortRequest> cohort;  // "cohort", "covariates", "outcome" of the study file
   std::optional<std::string> project;  // reserved for governance
   std::vector<std::string> nodes;      // empty: every node of the federation
   DisclosureRequest disclosure;
@@ -90,6 +104,7 @@ struct Task {
   int round = 1;  // study round, 1-based
   std::string node;
   std::string dataset;
+  std::optional<CohortRequest> cohort;  // set: build the analysis table from the node's CDM
   DisclosureRequest disclosure;
   std::vector<TaskStep> steps;
 

@@ -31,6 +31,9 @@ class SharedProvider final : public node::DataProvider {
   Result<std::unique_ptr<analysis::AnalysisTable>> OpenTable(const std::string& d) override {
     return p_->OpenTable(d);
   }
+  Result<std::unique_ptr<analysis::AnalysisTable>> OpenForTask(const protocol::Task& t) override {
+    return p_->OpenForTask(t);
+  }
 
  private:
   std::shared_ptr<node::DataProvider> p_;

@@ -471,15 +471,20 @@ TEST_F(FederationProcessTest, SandboxCommandPrintsResultJson) {
 
 TEST_F(FederationProcessTest, DemoRunsEndToEndAndWritesResults) {
   auto out_dir = dir_->path() / "demo";
-  auto [rc, out] = Cli({"demo", "--persons", "300", "--out", out_dir.string()});
+  auto [rc, out] = Cli({"demo", "--persons", "2000", "--out", out_dir.string()});
   ASSERT_EQ(rc, 0) << out;
-  EXPECT_NE(out.find("[participants] count: n = 600"), std::string::npos) << out;
-  EXPECT_NE(out.find("diabetes_by_sex"), std::string::npos);
-  json r = json::parse(Slurp(out_dir / "results" / "result.json"));
+  EXPECT_NE(out.find("Table 1. Adults with type 2 diabetes"), std::string::npos) << out;
+  json r = json::parse(Slurp(out_dir / "results" / "t2d_hhf.json"));
   EXPECT_EQ(r["nodes"], json({"fr", "qc"}));
-  EXPECT_EQ(r["analyses"]["measures"]["AGE"]["n"], 600);
-  EXPECT_NE(Slurp(out_dir / "results" / "result.csv").find("participants,count,,,,n,600,"),
-            std::string::npos);
+  EXPECT_EQ(r["dataset"], "omop");
+  const json& t1 = r["analyses"]["table1"];
+  EXPECT_EQ(t1["groups"], json({"fr", "qc", "overall"}));
+  EXPECT_GT(t1["n"]["fr"].get<int64_t>(), 10);
+  EXPECT_GT(t1["n"]["qc"].get<int64_t>(), 10);
+  EXPECT_EQ(t1["n"]["overall"], r["analyses"]["persons"]["n"]);
+  json m = json::parse(Slurp(out_dir / "results" / "mace.json"));
+  EXPECT_EQ(m["analyses"]["table1"]["n"]["overall"], m["analyses"]["persons"]["n"]);
+  EXPECT_NE(Slurp(out_dir / "results" / "report.txt").find("Table 1b."), std::string::npos);
 }
 
 }  // namespace
