@@ -195,6 +195,7 @@ json Task::ToJson() const {
   j["round"] = round;
   j["node"] = node;
   j["dataset"] = dataset;
+  if (!project.empty()) j["project"] = project;
   j["disclosure"] = DisclosureToJson(disclosure);
   j["steps"] = json::array();
   for (const auto& s : steps) {
@@ -212,7 +213,9 @@ Result<Task> Task::FromJson(const json& j) {
   const std::string path = "task";
   RETURN_IF_ERROR(RequireObject(j, path));
   RETURN_IF_ERROR(CheckKnownKeys(
-      j, {"protocol", "task_id", "study_id", "round", "node", "dataset", "disclosure", "steps"},
+      j,
+      {"protocol", "task_id", "study_id", "round", "node", "dataset", "project", "disclosure",
+       "steps"},
       path));
   RETURN_IF_ERROR(CheckVersion(j, path));
   Task t;
@@ -223,6 +226,8 @@ Result<Task> Task::FromJson(const json& j) {
   RETURN_IF_ERROR(ValidateNodeName(t.node, "task.node"));
   ASSIGN_OR_RETURN(t.dataset, GetString(j, "dataset", path));
   RETURN_IF_ERROR(ValidateDatasetName(t.dataset, "task.dataset"));
+  ASSIGN_OR_RETURN(auto project, GetOptionalString(j, "project", path));
+  t.project = project.value_or("");
   if (j.contains("disclosure")) {
     ASSIGN_OR_RETURN(t.disclosure, DisclosureFromJson(j["disclosure"], "task.disclosure"));
   }

@@ -90,6 +90,7 @@ struct Task {
   int round = 1;  // study round, 1-based
   std::string node;
   std::string dataset;
+  std::string project;  // the study's governance project ("" when none; optional on the wire)
   DisclosureRequest disclosure;
   std::vector<TaskStep> steps;
 
