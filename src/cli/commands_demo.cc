@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/demo_governance.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "sandbox/report.h"
@@ -111,10 +112,12 @@ Status RunDemo(const DemoArgs& a, const CliContext& ctx) {
   std::filesystem::remove_all(opts.work_dir, ec);
   const auto fed_start = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(auto fed, sandbox::LocalFederation::Start(opts, nodes));
+  PrintDemoGovernance(*fed, ctx);
   ASSIGN_OR_RETURN(std::string id, fed->Submit(study));
   Progress(ctx, fmt::format("submitted study {} ({} analyses)", id, study["analyses"].size()));
   ASSIGN_OR_RETURN(json result, fed->Wait(id, std::chrono::minutes(5)));
   ASSIGN_OR_RETURN(json status, fed->StudyStatus(id));
+  RETURN_IF_ERROR(CheckDemoAudit(*fed, ctx));
   fed->Stop();
   const double fed_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - fed_start).count();

@@ -6,8 +6,8 @@
 
 #include "cli/commands.h"
 #include "cli/signals.h"
-#include "common/config.h"
 #include "common/clock.h"
+#include "common/config.h"
 #include "common/random.h"
 #include "governance/governance.h"
 #include "hub/hub.h"
@@ -24,9 +24,9 @@ Status RunHub(const std::string& config_path) {
   ASSIGN_OR_RETURN(governance::AuditKey key, governance::ReadAuditKeyFile(hc.audit_key));
   governance::GovernanceOptions go;
   go.path = hc.governance_state;
-  ASSIGN_OR_RETURN(auto gov, governance::GovernanceService::Open(go, std::move(key),
-                                                                 SystemClock::Default(),
-                                                                 SystemRandom::Default()));
+  ASSIGN_OR_RETURN(auto gov,
+                   governance::GovernanceService::Open(go, std::move(key), SystemClock::Default(),
+                                                       SystemRandom::Default()));
   ASSIGN_OR_RETURN(auto h, hub::Hub::Create(hc.options, *gov));
   ServeUntilSignal([&] { h->Run(); }, [&] { h->Stop(); });
   return Status::Ok();

@@ -55,8 +55,8 @@ Result<DemoGovernance> SetUpDemoGovernance(GovernanceService& gov,
   call.closes_on = today;
   call.projects_to_fund = 2;
   RETURN_IF_ERROR(gov.CreateCall(op, call).status());
-  out.steps.push_back(fmt::format("call {}: \"{}\", {} datasets in the catalog", call.id, call.title,
-                                  app.datasets.size()));
+  out.steps.push_back(fmt::format("call {}: \"{}\", {} datasets in the catalog", call.id,
+                                  call.title, app.datasets.size()));
 
   ASSIGN_OR_RETURN(Principal alice, gov.Authenticate(out.tokens.at("alice")));
   ASSIGN_OR_RETURN(Principal fanny, gov.Authenticate(out.tokens.at("fanny")));

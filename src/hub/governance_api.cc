@@ -172,23 +172,23 @@ void GovernanceApi::OnStudyChanged(const std::string& study_id) {
 
 void GovernanceApi::AddRoutes(net::Router& router) {
   auto add = [&](const char* method, const char* pattern, Caller caller, Handler h) {
-    router.Add(method, pattern,
-               [this, caller, h = std::move(h)](HttpRequest&& req, const PathParams& params,
-                                                Responder r) {
-                 Result<gov::Principal> who = gov::Principal{};
-                 if (caller == Caller::kPerson ||
-                     (caller == Caller::kPersonOrNode && req.peer.cert_cn.empty())) {
-                   who = Person(req);
-                 } else if (caller == Caller::kPersonOrNode) {
-                   who = AuthenticateNode(gov_, req.peer.cert_cn);
-                 }
-                 if (!who.ok()) return r.Send(HttpResponse::Error(who.status()));
-                 Result<Reply> reply = h(*who, req, params);
-                 if (!reply.ok()) return r.Send(HttpResponse::Error(reply.status()));
-                 HttpResponse resp = HttpResponse::Json(reply->status, std::move(reply->body));
-                 resp.content_type = reply->content_type;
-                 r.Send(std::move(resp));
-               });
+    router.Add(
+        method, pattern,
+        [this, caller, h = std::move(h)](HttpRequest&& req, const PathParams& params, Responder r) {
+          Result<gov::Principal> who = gov::Principal{};
+          if (caller == Caller::kPerson ||
+              (caller == Caller::kPersonOrNode && req.peer.cert_cn.empty())) {
+            who = Person(req);
+          } else if (caller == Caller::kPersonOrNode) {
+            who = AuthenticateNode(gov_, req.peer.cert_cn);
+          }
+          if (!who.ok()) return r.Send(HttpResponse::Error(who.status()));
+          Result<Reply> reply = h(*who, req, params);
+          if (!reply.ok()) return r.Send(HttpResponse::Error(reply.status()));
+          HttpResponse resp = HttpResponse::Json(reply->status, std::move(reply->body));
+          resp.content_type = reply->content_type;
+          r.Send(std::move(resp));
+        });
   };
   constexpr Caller kPerson = Caller::kPerson;
   gov::GovernanceService& g = gov_;
@@ -340,7 +340,8 @@ void GovernanceApi::AddRoutes(net::Router& router) {
       });
   add("GET", "/v1/projects/{id}/status", kPerson,
       [&g](const gov::Principal& p, const HttpRequest&, const PathParams& a) -> Result<Reply> {
-        RETURN_IF_ERROR(g.Authorize(p, gov::Action::kProjectRead, gov::Resource::Project(a.at("id"))));
+        RETURN_IF_ERROR(
+            g.Authorize(p, gov::Action::kProjectRead, gov::Resource::Project(a.at("id"))));
         Status active = g.CheckProjectActive(a.at("id"));
         if (active.ok()) return Ok(json{{"active", true}}.dump());
         if (active.code() != StatusCode::kFailedPrecondition) return active;
@@ -360,7 +361,8 @@ void GovernanceApi::AddRoutes(net::Router& router) {
       [&g](const gov::Principal& p, const HttpRequest& req, const PathParams& a) -> Result<Reply> {
         ASSIGN_OR_RETURN(gov::Jurisdiction j, gov::ParseJurisdiction(a.at("jurisdiction")));
         ASSIGN_OR_RETURN(gov::DecisionRequest d, gov::DecisionFromJson(req.body));
-        ASSIGN_OR_RETURN(gov::Project pr, g.RecordDecision(p, a.at("id"), j, d.decision, d.comment));
+        ASSIGN_OR_RETURN(gov::Project pr,
+                         g.RecordDecision(p, a.at("id"), j, d.decision, d.comment));
         return Created(gov::ToJson(pr));
       });
   add("POST", "/v1/projects/{id}/amendments", kPerson,
@@ -395,9 +397,10 @@ void GovernanceApi::AddRoutes(net::Router& router) {
       [&g](const gov::Principal& p, const HttpRequest& req, const PathParams& a) -> Result<Reply> {
         ASSIGN_OR_RETURN(gov::DatasetDescription d, gov::ParseDatasetDescription(req.body));
         if (d.node != a.at("node") || d.name != a.at("dataset")) {
-          return Status::InvalidArgument(fmt::format(
-              "dataset description: node and name (\"{}/{}\") must be those of the path (\"{}/{}\")",
-              d.node, d.name, a.at("node"), a.at("dataset")));
+          return Status::InvalidArgument(
+              fmt::format("dataset description: node and name (\"{}/{}\") must be those of the "
+                          "path (\"{}/{}\")",
+                          d.node, d.name, a.at("node"), a.at("dataset")));
         }
         ASSIGN_OR_RETURN(gov::DatasetDescription stored, g.PublishDataset(p, d));
         return Ok(gov::DatasetDescriptionToJson(stored));

@@ -134,7 +134,8 @@ struct Hub::Impl {
                [this](HttpRequest&& req, const PathParams& p, Responder r) {
                  auto who = Person(req);
                  if (!who.ok()) return r.Send(HttpResponse::Error(who.status()));
-                 Status may = api->AuthorizeStudy(*who, p.at("id"), governance::Action::kResultRead);
+                 Status may =
+                     api->AuthorizeStudy(*who, p.at("id"), governance::Action::kResultRead);
                  if (!may.ok()) return r.Send(HttpResponse::Error(may));
                  auto result = engine->StudyResult(p.at("id"));
                  if (!result.ok()) return r.Send(HttpResponse::Error(result.status()));

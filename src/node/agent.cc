@@ -54,7 +54,8 @@ Result<NodeOptions> LoadNodeConfig(const Config& config, const std::filesystem::
   if (!tls.ok()) return tls.status().WithContext(config.source());
   o.tls = std::move(tls).value();
   ASSIGN_OR_RETURN(o.policy, LoadPolicy(config));
-  ASSIGN_OR_RETURN(std::string gov_state, config.GetString("governance.state", "node-state.sqlite"));
+  ASSIGN_OR_RETURN(std::string gov_state,
+                   config.GetString("governance.state", "node-state.sqlite"));
   ASSIGN_OR_RETURN(std::string gov_key, config.GetString("governance.audit_key", ""));
   if (gov_key.empty()) {
     return Status::InvalidArgument(fmt::format(
@@ -63,11 +64,10 @@ Result<NodeOptions> LoadNodeConfig(const Config& config, const std::filesystem::
         config.source()));
   }
   o.governance = {resolve(gov_state), resolve(gov_key)};
-  auto unknown = config.UnknownKeys({"node.id", "node.hub", "node.journal",
-                                     "node.long_poll_seconds", "data.duckdb", "tls.ca", "tls.cert",
-                                     "tls.key", "policy.min_cell", "policy.min_rows",
-                                     "policy.max_levels", "policy.analyses", "policy.datasets",
-                                     "governance.state", "governance.audit_key"});
+  auto unknown = config.UnknownKeys(
+      {"node.id", "node.hub", "node.journal", "node.long_poll_seconds", "data.duckdb", "tls.ca",
+       "tls.cert", "tls.key", "policy.min_cell", "policy.min_rows", "policy.max_levels",
+       "policy.analyses", "policy.datasets", "governance.state", "governance.audit_key"});
   if (!unknown.empty()) {
     return Status::InvalidArgument(
         fmt::format("{}: unknown key \"{}\"", config.source(), unknown.front()));
@@ -107,7 +107,8 @@ Result<std::unique_ptr<NodeAgent>> NodeAgent::Create(const NodeOptions& options,
       new NodeAgent(options, std::move(data), registry, clock, random));
   ASSIGN_OR_RETURN(agent->journal_, Journal::Open(options.journal_path, clock));
   if (!options.governance.state.empty()) {
-    ASSIGN_OR_RETURN(agent->gate_, GovernanceGate::Open(options.governance, options.node_id, clock));
+    ASSIGN_OR_RETURN(agent->gate_,
+                     GovernanceGate::Open(options.governance, options.node_id, clock));
   }
   net::ClientOptions co;
   co.base_url = options.hub_url;

@@ -60,9 +60,8 @@ protocol::TaskResult GovernanceGate::Run(const protocol::Task& task, std::string
     r.message = may.message();
     log::Warn("node {}: task {} refused by the node's governance: {}", node_id_, task.task_id,
               may.message());
-    auto e = audit_->Append(gov::AuditRecord::TaskRefuse(node_id_, task.task_id, task.study_id,
-                                                         task.round, task.project, task_body,
-                                                         r.rule));
+    auto e = audit_->Append(gov::AuditRecord::TaskRefuse(
+        node_id_, task.task_id, task.study_id, task.round, task.project, task_body, r.rule));
     if (!e.ok()) {
       log::Error("node {}: audit log: {}", node_id_, e.status().message());
     }
@@ -76,8 +75,8 @@ protocol::TaskResult GovernanceGate::Run(const protocol::Task& task, std::string
     r.round = task.round;
     r.node = node_id_;
     r.status = protocol::ResultStatus::kError;
-    r.message = fmt::format("node {}: cannot record the task in its audit log; nothing released",
-                            node_id_);
+    r.message =
+        fmt::format("node {}: cannot record the task in its audit log; nothing released", node_id_);
     log::Error("node {}: audit log: {}", node_id_, e.status().message());
     return r;
   }

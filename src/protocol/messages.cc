@@ -212,11 +212,10 @@ json Task::ToJson() const {
 Result<Task> Task::FromJson(const json& j) {
   const std::string path = "task";
   RETURN_IF_ERROR(RequireObject(j, path));
-  RETURN_IF_ERROR(CheckKnownKeys(
-      j,
-      {"protocol", "task_id", "study_id", "round", "node", "dataset", "project", "disclosure",
-       "steps"},
-      path));
+  RETURN_IF_ERROR(CheckKnownKeys(j,
+                                 {"protocol", "task_id", "study_id", "round", "node", "dataset",
+                                  "project", "disclosure", "steps"},
+                                 path));
   RETURN_IF_ERROR(CheckVersion(j, path));
   Task t;
   ASSIGN_OR_RETURN(t.task_id, GetString(j, "task_id", path));

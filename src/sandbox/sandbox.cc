@@ -44,12 +44,14 @@ struct LocalFederation::Impl {
   std::optional<TempDir> temp;
   std::filesystem::path dir;
   std::string token;
-  // The rehearsal's governance (sandbox.h): the hub's state, its project, the steps it went through.
+  // The rehearsal's governance (sandbox.h): the hub's state, its project, the steps it went
+  // through.
   std::unique_ptr<governance::GovernanceService> gov;
   governance::DemoGovernance governance;
   std::unique_ptr<hub::Hub> hub;
   struct RunningNode {
     std::string name;
+    std::filesystem::path governance_state, audit_key;
     std::unique_ptr<node::NodeAgent> agent;
     std::thread thread;
   };
@@ -107,8 +109,8 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::Start(
 
   // Ephemeral governance: fresh audit keys, the joint call's lifecycle for one project, each node's
   // custodian approving it; the researcher's token is a governance token like any other.
-  for (const char* f : {"hub-governance.sqlite", "hub-governance.sqlite-wal",
-                        "hub-governance.sqlite-shm"}) {
+  for (const char* f :
+       {"hub-governance.sqlite", "hub-governance.sqlite-wal", "hub-governance.sqlite-shm"}) {
     std::filesystem::remove(impl->dir / f);
   }
   governance::GovernanceOptions go;
@@ -121,14 +123,14 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::Start(
                                   SystemClock::Default(), SystemRandom::Default()));
   std::vector<governance::DemoNode> demo_nodes;
   for (const auto& n : nodes) {
-    demo_nodes.push_back({n.name,
-                          n.name.rfind("qc", 0) == 0 ? governance::Jurisdiction::kQC
-                                                     : governance::Jurisdiction::kFR,
-                          {"sandbox"}});
+    demo_nodes.push_back(
+        {n.name,
+         n.name.rfind("qc", 0) == 0 ? governance::Jurisdiction::kQC : governance::Jurisdiction::kFR,
+         {"sandbox"}});
   }
-  ASSIGN_OR_RETURN(impl->governance,
-                   governance::SetUpDemoGovernance(*impl->gov, demo_nodes,
-                                                   SystemClock::Default().TodayDays()));
+  ASSIGN_OR_RETURN(
+      impl->governance,
+      governance::SetUpDemoGovernance(*impl->gov, demo_nodes, SystemClock::Default().TodayDays()));
   impl->token = impl->governance.tokens.at("alice");
 
   hub::HubOptions ho;
@@ -197,6 +199,8 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::Start(
     ASSIGN_OR_RETURN(auto agent, node::NodeAgent::Create(no, std::move(provider), registry));
     Impl::RunningNode rn;
     rn.name = n.name;
+    rn.governance_state = no.governance.state;
+    rn.audit_key = no.governance.audit_key;
     rn.agent = std::move(agent);
     node::NodeAgent* a = rn.agent.get();
     rn.thread = std::thread([a, name = n.name] {
@@ -219,13 +223,42 @@ const std::vector<std::string>& LocalFederation::governance_steps() const {
   return impl_->governance.steps;
 }
 
+Result<std::vector<std::string>> LocalFederation::VerifyAuditLogs() {
+  namespace gov = passerelle::governance;
+  std::vector<std::string> lines;
+  ASSIGN_OR_RETURN(std::string hub_log,
+                   impl_->gov->ExportAuditLog(gov::Principal::LocalOperator()));
+  const gov::AuditPublicKey hub_key = *impl_->gov->audit_public_key();
+  ASSIGN_OR_RETURN(gov::VerifiedAuditLog hub, gov::VerifyAuditLog(hub_log, hub_key));
+  lines.push_back(fmt::format(
+      "hub audit log: {} entries, hash chain and Ed25519 signatures verified", hub.entries.size()));
+  for (const auto& n : impl_->nodes) {
+    ASSIGN_OR_RETURN(gov::LocalNode local,
+                     gov::OpenLocalNode(
+                         {.state = n.governance_state, .node_id = n.name, .audit_key = n.audit_key},
+                         SystemClock::Default()));
+    ASSIGN_OR_RETURN(std::string node_log, local.audit->Export());
+    ASSIGN_OR_RETURN(
+        gov::ReconcileReport report,
+        gov::ReconcileAuditLogs(node_log, *local.audit->public_key(), hub_log, hub_key));
+    if (!report.ok()) {
+      return Status::DataLoss(
+          fmt::format("audit: node {} and the hub disagree: {}", n.name, report.problems.front()));
+    }
+    lines.push_back(fmt::format(
+        "node {} audit log verified and reconciled with the hub's: {} task(s), {} result(s)",
+        n.name, report.tasks_checked, report.results_checked));
+  }
+  return lines;
+}
+
 Result<std::string> LocalFederation::Submit(const json& study) {
   json with_project = study;
   if (with_project.is_object() && !with_project.contains("project")) {
     with_project["project"] = impl_->governance.project;
   }
-  ASSIGN_OR_RETURN(std::string body, impl_->client->Call("POST", "/v1/studies",
-                                                         with_project.dump(), impl_->Auth()));
+  ASSIGN_OR_RETURN(std::string body,
+                   impl_->client->Call("POST", "/v1/studies", with_project.dump(), impl_->Auth()));
   json j = json::parse(body, nullptr, false);
   if (!j.is_object() || !j.contains("id")) return Status::Internal("hub: malformed submit answer");
   return j["id"].get<std::string>();

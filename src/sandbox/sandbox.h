@@ -63,6 +63,9 @@ class LocalFederation {
   // The rehearsal's project, and the governance steps that made it active (one line each).
   const std::string& project() const;
   const std::vector<std::string>& governance_steps() const;
+  // Exports and verifies the hub's audit log and each node's, and reconciles each node's against
+  // the hub's: one line per log, or the first problem as an error.
+  Result<std::vector<std::string>> VerifyAuditLogs();
   // POST /v1/studies (with "project" set to project() when the study names none); the study's id.
   Result<std::string> Submit(const nlohmann::json& study);
   // Waits for the study to finish; its result, or an error carrying the study's failure message

@@ -126,8 +126,9 @@ TEST_F(HttpLifecycleTest, CallToClosureOverHttpWithRealNodes) {
                 .status,
             201);
   for (const std::string n : {"fr-node", "qc-node"}) {
-    auto r = harness_->Node(n, "PUT", "/v1/catalog/" + n + "/cohort",
-                            json{{"node", n}, {"name", "cohort"}, {"title", "Cohort at " + n}}.dump());
+    auto r =
+        harness_->Node(n, "PUT", "/v1/catalog/" + n + "/cohort",
+                       json{{"node", n}, {"name", "cohort"}, {"title", "Cohort at " + n}}.dump());
     ASSERT_EQ(r.status, 200) << r.body;
   }
   // 2. The application, two reviews, the selection after the deadline.
@@ -141,7 +142,8 @@ TEST_F(HttpLifecycleTest, CallToClosureOverHttpWithRealNodes) {
   ASSERT_EQ(As("quentin", "POST", "/v1/applications/proj-e2e/reviews", R"({"score":8})").status,
             201);
   world_.SetDate("2025-03-20");
-  auto sel = As("admin", "POST", "/v1/calls/call-e2e/selection", R"({"applications":["proj-e2e"]})");
+  auto sel =
+      As("admin", "POST", "/v1/calls/call-e2e/selection", R"({"applications":["proj-e2e"]})");
   ASSERT_EQ(sel.status, 201) << sel.body;
   // Not active yet: a study is refused.
   const std::string study = json{{"name", "count"},
@@ -154,13 +156,12 @@ TEST_F(HttpLifecycleTest, CallToClosureOverHttpWithRealNodes) {
   // 3. The data-sharing agreement and both jurisdictions' approvals.
   ASSERT_EQ(As("alice", "POST", "/v1/projects/proj-e2e/dsa", R"({"reference":"DSA-1"})").status,
             204);
-  ASSERT_EQ(As("fanny", "POST", "/v1/projects/proj-e2e/decisions/FR", R"({"decision":"approve"})")
+  ASSERT_EQ(
+      As("fanny", "POST", "/v1/projects/proj-e2e/decisions/FR", R"({"decision":"approve"})").status,
+      201);
+  ASSERT_EQ(As("quentin", "POST", "/v1/projects/proj-e2e/decisions/QC", R"({"decision":"approve"})")
                 .status,
             201);
-  ASSERT_EQ(
-      As("quentin", "POST", "/v1/projects/proj-e2e/decisions/QC", R"({"decision":"approve"})")
-          .status,
-      201);
   auto status = As("bruno", "GET", "/v1/projects/proj-e2e/status");
   ASSERT_EQ(json::parse(status.body)["active"], true) << status.body;
 
@@ -271,8 +272,8 @@ TEST_F(HttpLifecycleTest, CallToClosureOverHttpWithRealNodes) {
                }
                r.Send(net::HttpResponse::Json(200, R"({"accepted":true,"duplicate":false})"));
              });
-  auto rogue_cert =
-      crypto::IssueCertificate(harness_->ca(), crypto::CertRole::kHub, "localhost", {.valid_days = 2});
+  auto rogue_cert = crypto::IssueCertificate(harness_->ca(), crypto::CertRole::kHub, "localhost",
+                                             {.valid_days = 2});
   ASSERT_TRUE(rogue_cert.ok());
   auto rogue_tls = crypto::TlsContext::Server(
       {harness_->ca().cert_pem, rogue_cert->cert_pem, rogue_cert->key_pem},

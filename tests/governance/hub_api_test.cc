@@ -94,17 +94,25 @@ TEST_F(HubApiTest, EveryEndpointChecksTheCallersRole) {
       {"admin", "POST", "/v1/nodes", R"({"id":"chu-node","organisation":"chu"})", 201},
       {"alice", "GET", "/v1/nodes", "", 200},
       // users and tokens
-      {"alice", "POST", "/v1/users", R"({"name":"eve","organisation":"inserm","roles":["researcher"]})",
-       403},
-      {"admin", "POST", "/v1/users", R"({"name":"eve","organisation":"inserm","roles":["researcher"]})",
-       201, {{"eve_token", "/token"}}},
+      {"alice", "POST", "/v1/users",
+       R"({"name":"eve","organisation":"inserm","roles":["researcher"]})", 403},
+      {"admin",
+       "POST",
+       "/v1/users",
+       R"({"name":"eve","organisation":"inserm","roles":["researcher"]})",
+       201,
+       {{"eve_token", "/token"}}},
       {"token:eve_token", "GET", "/v1/whoami", "", 200},
       {"alice", "GET", "/v1/users", "", 403},
       {"admin", "GET", "/v1/users", "", 200},
       {"alice", "GET", "/v1/users/bruno", "", 403},
       {"bruno", "GET", "/v1/users/bruno", "", 200},
       {"alice", "POST", "/v1/users/bruno/tokens", R"({"label":"x"})", 403},
-      {"alice", "POST", "/v1/users/alice/tokens", R"({"label":"spare"})", 201,
+      {"alice",
+       "POST",
+       "/v1/users/alice/tokens",
+       R"({"label":"spare"})",
+       201,
        {{"spare", "/token"}, {"spare_id", "/id"}}},
       {"bruno", "GET", "/v1/users/alice/tokens", "", 403},
       {"alice", "GET", "/v1/users/alice/tokens", "", 200},
@@ -164,8 +172,12 @@ TEST_F(HubApiTest, EveryEndpointChecksTheCallersRole) {
       {"quentin", "POST", "/v1/projects/proj-b/decisions/QC", R"({"decision":"approve"})", 201},
       {"bruno", "POST", "/v1/projects/proj-a/amendments",
        R"({"kind":"add-member","value":"denis","reason":"r"})", 403},
-      {"alice", "POST", "/v1/projects/proj-a/amendments",
-       R"({"kind":"add-member","value":"denis","reason":"r"})", 201, {{"amendment", "/id"}}},
+      {"alice",
+       "POST",
+       "/v1/projects/proj-a/amendments",
+       R"({"kind":"add-member","value":"denis","reason":"r"})",
+       201,
+       {{"amendment", "/id"}}},
       {"chloe", "GET", "/v1/projects/proj-a/amendments", "", 403},
       {"alice", "GET", "/v1/projects/proj-a/amendments", "", 200},
       {"fanny", "POST", "/v1/projects/proj-a/amendments/{amendment}/decisions/QC",
@@ -220,9 +232,9 @@ TEST_F(HubApiTest, EveryEndpointChecksTheCallersRole) {
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& row = rows[i];
     net::HttpResponse r = Call(row.who, row.method, row.target, row.body);
-    EXPECT_EQ(r.status, row.status) << "row " << i << ": " << (row.who.empty() ? "nobody" : row.who)
-                                    << " " << row.method << " " << Fill(row.target) << " -> "
-                                    << r.body;
+    EXPECT_EQ(r.status, row.status)
+        << "row " << i << ": " << (row.who.empty() ? "nobody" : row.who) << " " << row.method << " "
+        << Fill(row.target) << " -> " << r.body;
     for (const auto& [var, pointer] : row.capture) {
       json j = json::parse(r.body, nullptr, false);
       ASSERT_TRUE(j.is_object() && j.contains(json::json_pointer(pointer))) << r.body;
@@ -236,14 +248,14 @@ TEST_F(HubApiTest, StudiesOfOneProjectAreInvisibleToAnother) {
   world_.SetDate("2025-05-10");
   auto b = world_.gov().RecordDataSharingAgreement(world_.As("chloe"), "proj-b", "DSA");
   ASSERT_TRUE(b.ok()) << b.ToString();
-  ASSERT_TRUE(world_.gov()
-                  .RecordDecision(world_.As("fanny"), "proj-b", Jurisdiction::kFR,
-                                  Decision::kApprove, "")
-                  .ok());
-  ASSERT_TRUE(world_.gov()
-                  .RecordDecision(world_.As("quentin"), "proj-b", Jurisdiction::kQC,
-                                  Decision::kApprove, "")
-                  .ok());
+  ASSERT_TRUE(
+      world_.gov()
+          .RecordDecision(world_.As("fanny"), "proj-b", Jurisdiction::kFR, Decision::kApprove, "")
+          .ok());
+  ASSERT_TRUE(
+      world_.gov()
+          .RecordDecision(world_.As("quentin"), "proj-b", Jurisdiction::kQC, Decision::kApprove, "")
+          .ok());
   auto submit = [&](const std::string& who, const std::string& project) {
     auto r = harness_->Person(world_.token(who), "POST", "/v1/studies",
                               json{{"name", "s"},

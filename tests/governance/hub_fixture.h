@@ -31,8 +31,8 @@ class HubHarness {
     auto ca = crypto::CreateCa({.name = "test CA", .valid_days = 2});
     EXPECT_TRUE(ca.ok()) << ca.status().ToString();
     ca_ = *ca;
-    auto hub_cert = crypto::IssueCertificate(ca_, crypto::CertRole::kHub, "localhost",
-                                             {.valid_days = 2});
+    auto hub_cert =
+        crypto::IssueCertificate(ca_, crypto::CertRole::kHub, "localhost", {.valid_days = 2});
     EXPECT_TRUE(hub_cert.ok());
     hub::HubOptions ho;
     ho.host = "127.0.0.1";
@@ -49,8 +49,7 @@ class HubHarness {
     people_ = Client("", "");
     nodes.insert(nodes.end(), extra_certs.begin(), extra_certs.end());
     for (const auto& n : nodes) {
-      auto cert =
-          crypto::IssueCertificate(ca_, crypto::CertRole::kNode, n, {.valid_days = 2});
+      auto cert = crypto::IssueCertificate(ca_, crypto::CertRole::kNode, n, {.valid_days = 2});
       EXPECT_TRUE(cert.ok());
       node_certs_[n] = *cert;
       node_clients_[n] = Client(cert->cert_pem, cert->key_pem);
