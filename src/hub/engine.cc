@@ -552,6 +552,12 @@ Status StudyEngine::CompleteRound(const std::string& study_id, int round,
     log::Info("hub: study {} completed after {} round(s)", study_id, round);
     return Status::Ok();
   }
+  if (round_check_) {
+    Status may = round_check_(study_id, definition.value("project", ""));
+    if (!may.ok()) {
+      return FailStudy(study_id, fmt::format("round {} not started: {}", round + 1, may.message()));
+    }
+  }
   const int next = round + 1;
   ASSIGN_OR_RETURN(Statement st,
                    db_.Prepare("UPDATE studies SET round = ?, updated_at = ? WHERE id = ?"));

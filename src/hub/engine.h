@@ -77,6 +77,12 @@ class StudyEngine {
   void set_on_task_created(std::function<void(const protocol::Task&, const std::string&)> f) {
     on_task_created_ = std::move(f);
   }
+  // Asked before each round after the first is created: a non-OK Status fails the study with its
+  // message instead (the hub asks governance whether the study's project is still active).
+  void set_round_check(
+      std::function<Status(const std::string& study_id, const std::string& project)> f) {
+    round_check_ = std::move(f);
+  }
   // The governance project a study belongs to ("" when it names none).
   Result<std::string> StudyProject(const std::string& study_id);
 
@@ -145,6 +151,7 @@ class StudyEngine {
   std::function<void(const std::vector<std::string>&)> on_tasks_;
   std::function<void(const std::string&)> on_study_changed_;
   std::function<void(const protocol::Task&, const std::string&)> on_task_created_;
+  std::function<Status(const std::string&, const std::string&)> round_check_;
 };
 
 }  // namespace passerelle::hub

@@ -116,6 +116,14 @@ json GovernanceApi::FilterStudies(const gov::Principal& p, const json& list) {
   return out;
 }
 
+Status GovernanceApi::CheckRound(const std::string& study_id, const std::string& project) {
+  if (project.empty()) {
+    return Status::FailedPrecondition(
+        fmt::format("study {} belongs to no project [rule: approvals]", study_id));
+  }
+  return gov_.CheckProjectActive(project);
+}
+
 void GovernanceApi::Audit(const gov::AuditRecord& record) {
   auto e = gov_.RecordAudit(record);
   if (!e.ok()) {

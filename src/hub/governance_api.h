@@ -48,6 +48,10 @@ class GovernanceApi {
   // The studies of `list` (ListStudies) the caller may read.
   nlohmann::json FilterStudies(const governance::Principal& p, const nlohmann::json& list);
 
+  // Before each round after the first: the study's project is still active (else the study fails
+  // naming the rule: closed, window, ...).
+  Status CheckRound(const std::string& study_id, const std::string& project);
+
   // The hub's audit entries for its own state changes (failures are logged: the change is made).
   void OnStudySubmitted(const governance::Principal& p, const std::string& study_id,
                         const std::string& project);

@@ -394,6 +394,9 @@ Result<std::unique_ptr<Hub>> Hub::Create(const HubOptions& options,
   impl->engine->set_on_task_created([p](const protocol::Task& t, const std::string& payload) {
     p->api->OnTaskCreated(t, payload);
   });
+  impl->engine->set_round_check([p](const std::string& study, const std::string& project) {
+    return p->api->CheckRound(study, project);
+  });
   impl->ScheduleDeadlineCheck();
   if (!options.port_file.empty()) {
     RETURN_IF_ERROR(WriteFileAtomic(options.port_file, std::to_string(impl->server->port())));

@@ -316,5 +316,43 @@ TEST_F(HubApiTest, HubStateChangesAreInTheSignedAuditLog) {
   EXPECT_EQ(tasks, 2);  // one per node
 }
 
+TEST_F(HubApiTest, ClosingAProjectStopsItsRunningStudyBeforeTheNextRound) {
+  // A two-round table (levels, then counts); the project closes while round 1 is out.
+  auto r = harness_->Person(world_.token("alice"), "POST", "/v1/studies",
+                            R"({"name":"t","dataset":"diabetes","project":"proj-a",
+                                "analyses":[{"id":"t","type":"table","rows":"sex"}]})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string id = json::parse(r.body)["id"];
+  ASSERT_TRUE(world_.gov().CloseProject(world_.As("alice"), "proj-a", "stopped").ok());
+  for (const std::string node : {"fr-node", "qc-node"}) {
+    auto task = harness_->Node(node, "GET", "/v1/tasks/next");
+    ASSERT_EQ(task.status, 200) << task.body;
+    json t = json::parse(task.body);
+    EXPECT_EQ(t["project"], "proj-a");
+    json result = {{"protocol", 1},
+                   {"task_id", t["task_id"]},
+                   {"study_id", id},
+                   {"round", 1},
+                   {"node", node},
+                   {"status", "ok"},
+                   {"applied", {{"min_cell", 10}, {"min_rows", 10}}},
+                   {"shares",
+                    {{{"analysis_id", "t"},
+                      {"round", 0},
+                      {"values", ""},
+                      {"meta", {{"rows", {"F", "M"}}, {"cols", {""}}}}}}}};
+    auto posted =
+        harness_->Node(node, "POST", "/v1/tasks/" + t["task_id"].get<std::string>() + "/result",
+                       result.dump(), {{"Idempotency-Key", "k-" + node}});
+    ASSERT_EQ(posted.status, 200) << posted.body;
+  }
+  auto status = harness_->Person(world_.token("alice"), "GET", "/v1/studies/" + id);
+  json st = json::parse(status.body);
+  EXPECT_EQ(st["state"], "failed") << st.dump();
+  EXPECT_NE(st.value("error", "").find("[rule: closed]"), std::string::npos) << st.dump();
+  // No round-2 task was handed out.
+  EXPECT_EQ(harness_->Node("fr-node", "GET", "/v1/tasks/next").status, 204);
+}
+
 }  // namespace
 }  // namespace passerelle::governance::testing
