@@ -493,23 +493,23 @@ TEST_F(FederationProcessTest, StudyCommandsAgainstRealProcesses) {
   EXPECT_NE(gout.find("qc/cnsim"), std::string::npos) << gout;
   // The audit logs of the hub and of each node process verify and reconcile (CLI, as an auditor).
   const auto& d = dir_->path();
-  ASSERT_EQ(Cli({"audit", "export", "--state", (d / "hub-governance.sqlite").string(), "--audit-key",
-                 (d / "hub-audit.key").string(), "--out", (d / "hub.log").string()})
+  ASSERT_EQ(Cli({"audit", "export", "--state", (d / "hub-governance.sqlite").string(),
+                 "--audit-key", (d / "hub-audit.key").string(), "--out", (d / "hub.log").string()})
                 .first,
             0);
-  auto [vrc, vout] = Cli({"audit", "verify", (d / "hub.log").string(), "--key",
-                          (d / "hub-audit.key.pub").string()});
+  auto [vrc, vout] = Cli(
+      {"audit", "verify", (d / "hub.log").string(), "--key", (d / "hub-audit.key.pub").string()});
   EXPECT_EQ(vrc, 0) << vout;
   for (const std::string n : {"fr", "qc"}) {
-    ASSERT_EQ(Cli({"audit", "export", "--state", (d / (n + "-state.sqlite")).string(),
-                   "--audit-key", (d / (n + "-audit.key")).string(), "--out",
-                   (d / (n + ".log")).string()})
-                  .first,
-              0);
-    auto [rrc, rout] = Cli({"audit", "reconcile", "--node", (d / (n + ".log")).string(), "--hub",
-                            (d / "hub.log").string(), "--node-key",
-                            (d / (n + "-audit.key.pub")).string(), "--hub-key",
-                            (d / "hub-audit.key.pub").string(), "--json"});
+    ASSERT_EQ(
+        Cli({"audit", "export", "--state", (d / (n + "-state.sqlite")).string(), "--audit-key",
+             (d / (n + "-audit.key")).string(), "--out", (d / (n + ".log")).string()})
+            .first,
+        0);
+    auto [rrc, rout] =
+        Cli({"audit", "reconcile", "--node", (d / (n + ".log")).string(), "--hub",
+             (d / "hub.log").string(), "--node-key", (d / (n + "-audit.key.pub")).string(),
+             "--hub-key", (d / "hub-audit.key.pub").string(), "--json"});
     EXPECT_EQ(rrc, 0) << rout;
     EXPECT_NE(rout.find("\"problems\":[]"), std::string::npos) << rout;
   }

@@ -208,10 +208,9 @@ TEST(Lifecycle, DemoSetUpLeavesAnActiveProject) {
                  .value();
   EXPECT_EQ(SetUpDemoGovernance(*gov, {}, clock.TodayDays()).status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(SetUpDemoGovernance(*gov, {{"fr", Jurisdiction::kFR, {}}}, clock.TodayDays())
-                .status()
-                .code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      SetUpDemoGovernance(*gov, {{"fr", Jurisdiction::kFR, {}}}, clock.TodayDays()).status().code(),
+      StatusCode::kInvalidArgument);
   auto demo = SetUpDemoGovernance(
       *gov, {{"fr", Jurisdiction::kFR, {"cnsim"}}, {"qc", Jurisdiction::kQC, {"cnsim"}}},
       clock.TodayDays());
