@@ -41,11 +41,14 @@
 
 #include "analysis/analysis.h"
 #include "analysis/builtin.h"
+#include "common/clock.h"
 #include "common/files.h"
 #include "common/log.h"
+#include "common/random.h"
 #include "crypto/pki.h"
 #include "crypto/tls.h"
-#include "hub/auth.h"
+#include "governance/demo.h"
+#include "governance/governance.h"
 #include "net/client.h"
 #include "net/server.h"
 #include "node/executor.h"
@@ -292,14 +295,31 @@ Result<PollStats> MeasureLongPolls(int n_nodes, int studies) {
     ASSIGN_OR_RETURN(auto c, crypto::IssueCertificate(ca, crypto::CertRole::kNode, name, {}));
     certs.push_back(std::move(c));
   }
-  const std::string token = hub::NewToken();
+  // The hub's governance: the simulated nodes registered, an active project, alice's token.
+  std::string token;
+  {
+    namespace gov = passerelle::governance;
+    RETURN_IF_ERROR(gov::WriteAuditKeyFiles(gov::AuditKey::Generate(SystemRandom::Default()),
+                                            dir.path() / "hub-audit.key"));
+    gov::GovernanceOptions go;
+    go.path = dir.path() / "hub-governance.sqlite";
+    ASSIGN_OR_RETURN(gov::AuditKey key, gov::ReadAuditKeyFile(dir.path() / "hub-audit.key"));
+    ASSIGN_OR_RETURN(auto service,
+                     gov::GovernanceService::Open(go, std::move(key), SystemClock::Default(),
+                                                  SystemRandom::Default()));
+    std::vector<gov::DemoNode> demo;
+    for (const auto& n : names) demo.push_back({n, gov::Jurisdiction::kFR, {"t"}});
+    ASSIGN_OR_RETURN(auto g,
+                     gov::SetUpDemoGovernance(*service, demo, SystemClock::Default().TodayDays()));
+    token = g.tokens.at("alice");
+  }
   {
     std::ofstream f(dir.path() / "hub.toml");
     f << "[hub]\nlisten = \"127.0.0.1:0\"\nstate = \"hub.sqlite\"\nport_file = \"hub.port\"\n"
       << "task_timeout_seconds = 120\nnodes = [";
     for (size_t i = 0; i < names.size(); ++i) f << (i ? ", " : "") << '"' << names[i] << '"';
     f << "]\n[tls]\nca = \"ca.crt\"\ncert = \"hub.crt\"\nkey = \"hub.key\"\n"
-      << "[auth.tokens]\nbench = \"" << hub::HashToken(token) << "\"\n";
+      << "[governance]\nstate = \"hub-governance.sqlite\"\naudit_key = \"hub-audit.key\"\n";
   }
   std::string binary = PASSERELLE_BINARY;
   std::string config = (dir.path() / "hub.toml").string();
@@ -358,8 +378,10 @@ Result<PollStats> MeasureLongPolls(int n_nodes, int studies) {
   auto ctls = crypto::TlsContext::Client({ca.cert_pem, "", ""});
   ASSIGN_OR_RETURN(auto researcher, net::HttpsClient::Create({.base_url = url}, *ctls));
   net::Headers auth = {{"Authorization", "Bearer " + token}};
-  const json study = {
-      {"name", "poll"}, {"dataset", "t"}, {"analyses", {{{"id", "n"}, {"type", "count"}}}}};
+  const json study = {{"name", "poll"},
+                      {"dataset", "t"},
+                      {"project", "demo-project"},
+                      {"analyses", {{{"id", "n"}, {"type", "count"}}}}};
   PollStats stats;
   std::vector<double> dispatch;
   std::this_thread::sleep_for(std::chrono::milliseconds(500));

@@ -5,6 +5,7 @@
 // before they leave the description file.
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "common/clock.h"
 #include "common/files.h"
 #include "common/random.h"
+#include "common/strings.h"
 #include "governance/api_json.h"
 #include "governance/catalog.h"
 #include "governance/local.h"
@@ -69,7 +71,31 @@ void RegisterCatalogCommands(CLI::App& app, CliContext& ctx) {
   c->add_option("--jurisdiction", search->jurisdiction, "FR or QC");
   c->add_option("--limit", search->limit, "At most this many")->capture_default_str();
   AddHubArgs(c, *search, true);
+  AddHubHttpArgs(c, *search);
   OnRun(c, ctx, search, [](const CatalogArgs& a, CliContext& cx) -> Status {
+    if (!a.url.empty()) {
+      std::string target = "/v1/catalog?q=" + net::UrlEncode(a.text);
+      if (!a.variables.empty()) target += "&variable=" + net::UrlEncode(Join(a.variables, ","));
+      if (!a.concepts.empty()) target += "&concept=" + net::UrlEncode(Join(a.concepts, ","));
+      if (!a.jurisdiction.empty()) target += "&jurisdiction=" + net::UrlEncode(a.jurisdiction);
+      target += fmt::format("&limit={}", a.limit);
+      ASSIGN_OR_RETURN(std::string body, HubHttp(a, "GET", target));
+      if (a.json) {
+        Out(body);
+        return Status::Ok();
+      }
+      auto hits = nlohmann::json::parse(body, nullptr, false);
+      if (!hits.is_array()) return Status::Internal("the hub sent a malformed catalog answer");
+      for (const auto& h : hits) {
+        auto text = [&](const char* k, const char* dflt) {
+          return h.contains(k) && h[k].is_string() ? h[k].get<std::string>() : std::string(dflt);
+        };
+        Out(fmt::format("{}/{}\t{}\t{}", text("node", ""), text("name", ""),
+                        text("jurisdiction", "?"), text("title", "")));
+      }
+      Progress(cx, fmt::format("{} dataset(s) from {}", hits.size(), a.url));
+      return Status::Ok();
+    }
     ASSIGN_OR_RETURN(gov::LocalHub hub, OpenHub(a));
     gov::CatalogQuery q;
     q.text = a.text;
@@ -98,8 +124,17 @@ void RegisterCatalogCommands(CLI::App& app, CliContext& ctx) {
   c = catalog->add_subcommand("show", "A dataset's description (JSON)");
   c->add_option("dataset", show->dataset, "node/name")->required();
   AddHubArgs(c, *show);
+  AddHubHttpArgs(c, *show);
   OnRun(c, ctx, show, [](const CatalogArgs& a, CliContext&) -> Status {
     ASSIGN_OR_RETURN(gov::DatasetRef ref, gov::DatasetRef::Parse(a.dataset));
+    if (!a.url.empty()) {
+      ASSIGN_OR_RETURN(std::string body,
+                       HubHttp(a, "GET",
+                               fmt::format("/v1/catalog/{}/{}", net::UrlEncode(ref.node),
+                                           net::UrlEncode(ref.name))));
+      Out(body);
+      return Status::Ok();
+    }
     ASSIGN_OR_RETURN(gov::LocalHub hub, OpenHub(a));
     ASSIGN_OR_RETURN(gov::DatasetDescription d,
                      hub.service->GetDataset(hub.principal, ref.node, ref.name));

@@ -19,6 +19,7 @@
 
 #include "analysis/analysis.h"
 #include "cli/commands.h"
+#include "cli/demo_governance.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "omop/synth/synth.h"
@@ -254,9 +255,9 @@ Status RunDemo(const DemoArgs& a, const CliContext& ctx) {
   const auto fed_start = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(auto fed, sandbox::LocalFederation::Start(opts, nodes));
 
-  // [governance] The governance lifecycle (call, application, jurisdiction approvals, node
-  // approvals) is set up here, before the studies are submitted; a study then names its project
-  // ("project": ...) in s.definition.
+  // The governance lifecycle (call, application, jurisdiction approvals, node approvals) of the
+  // sandbox's rehearsal project, before the studies are submitted.
+  PrintDemoGovernance(*fed, ctx);
 
   for (auto& s : studies) {
     ASSIGN_OR_RETURN(s.id, fed->Submit(s.definition));
@@ -271,6 +272,7 @@ Status RunDemo(const DemoArgs& a, const CliContext& ctx) {
     ASSIGN_OR_RETURN(s.result, fed->Wait(s.id, std::chrono::minutes(5)));
     ASSIGN_OR_RETURN(statuses[s.key], fed->StudyStatus(s.id));
   }
+  RETURN_IF_ERROR(CheckDemoAudit(*fed, ctx));
   fed->Stop();
   const double fed_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - fed_start).count();

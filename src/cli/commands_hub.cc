@@ -6,8 +6,10 @@
 
 #include "cli/commands.h"
 #include "cli/signals.h"
+#include "common/clock.h"
 #include "common/config.h"
-#include "hub/auth.h"
+#include "common/random.h"
+#include "governance/governance.h"
 #include "hub/hub.h"
 
 namespace passerelle::cli {
@@ -18,9 +20,14 @@ Status RunHub(const std::string& config_path) {
   ASSIGN_OR_RETURN(Config config, Config::LoadFile(config_path));
   std::filesystem::path base = std::filesystem::path(config_path).parent_path();
   ASSIGN_OR_RETURN(hub::HubConfig hc, hub::LoadHubConfig(config, base));
-  // Governance will provide its own Authenticator; until then, the token list of hub.toml.
-  ASSIGN_OR_RETURN(auto auth, hub::TokenListAuthenticator::Create(hc.token_hashes));
-  ASSIGN_OR_RETURN(auto h, hub::Hub::Create(hc.options, std::move(auth)));
+  // Governance decides who may do what, and signs the hub's audit log.
+  ASSIGN_OR_RETURN(governance::AuditKey key, governance::ReadAuditKeyFile(hc.audit_key));
+  governance::GovernanceOptions go;
+  go.path = hc.governance_state;
+  ASSIGN_OR_RETURN(auto gov,
+                   governance::GovernanceService::Open(go, std::move(key), SystemClock::Default(),
+                                                       SystemRandom::Default()));
+  ASSIGN_OR_RETURN(auto h, hub::Hub::Create(hc.options, *gov));
   ServeUntilSignal([&] { h->Run(); }, [&] { h->Stop(); });
   return Status::Ok();
 }

@@ -1,4 +1,5 @@
-// passerelle pki init | issue | token: the federation's certificate authority and hub tokens.
+// passerelle pki init | issue: the federation's certificate authority. (People's bearer tokens
+// are governance tokens: `passerelle user add` / `user token`.)
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
@@ -6,7 +7,6 @@
 
 #include "cli/commands.h"
 #include "crypto/pki.h"
-#include "hub/auth.h"
 
 namespace passerelle::cli {
 namespace {
@@ -55,7 +55,7 @@ Status RunIssue(const PkiArgs& a, const CliContext& ctx) {
 
 void RegisterPkiCommands(CLI::App& app, CliContext& ctx) {
   auto args = std::make_shared<PkiArgs>();
-  CLI::App* pki = app.add_subcommand("pki", "The federation's certificate authority and tokens");
+  CLI::App* pki = app.add_subcommand("pki", "The federation's certificate authority");
   pki->require_subcommand(1);
 
   CLI::App* init = pki->add_subcommand("init", "Create the federation CA (ca.key, ca.crt)");
@@ -75,19 +75,6 @@ void RegisterPkiCommands(CLI::App& app, CliContext& ctx) {
   issue->add_option("--days", args->days, "Validity in days")->capture_default_str();
   issue->add_flag("--force", args->force, "Replace an existing certificate of that name");
   issue->callback([args, &ctx] { ctx.status = RunIssue(*args, ctx); });
-
-  CLI::App* token = pki->add_subcommand(
-      "token", "Generate a bearer token for a researcher and the hash line for hub.toml");
-  auto subject = std::make_shared<std::string>();
-  token->add_option("subject", *subject, "Who the token is for (e.g. alice)")->required();
-  token->callback([subject, &ctx] {
-    std::string t = hub::NewToken();
-    std::printf("token: %s\n", t.c_str());
-    std::printf("hub.toml, under [auth.tokens]:\n%s = \"%s\"\n", subject->c_str(),
-                hub::HashToken(t).c_str());
-    Progress(ctx, "give the token to its owner (PASSERELLE_TOKEN); the hub keeps only the hash");
-    ctx.status = Status::Ok();
-  });
 }
 
 }  // namespace passerelle::cli

@@ -1,12 +1,9 @@
 // PRIVATE to src/governance: the one place where governance reaches cryptographic primitives.
 //
-// Until src/crypto (sign.h, hash.h, argon2.h) is merged, these functions call libsodium directly.
-// Their names and semantics mirror src/crypto's so that switching is a matter of replacing each
-// body by a one-line call (crypto::Sha256, crypto::SigningKey, crypto::VerifySignature,
-// crypto::HashPassword, crypto::VerifyPassword, crypto::ConstantTimeEquals, crypto::SecureZero,
-// crypto::ToHex, crypto::FromHex). No other governance file includes sodium.h.
+// Each function is a one-line call to src/crypto (hash.h, sign.h, argon2.h; libsodium underneath):
+// the governance files keep their names, and no governance file includes sodium.h.
 //
-// Thread-safety: pure functions; libsodium is initialised once on first use (thread-safe).
+// Thread-safety: pure functions (src/crypto initialises libsodium once, thread-safely).
 #pragma once
 
 #include <array>
@@ -41,7 +38,7 @@ bool Ed25519Verify(std::span<const uint8_t, 32> public_key, std::span<const uint
                    std::span<const uint8_t, 64> signature);
 
 // Argon2id (RFC 9106) in the standard encoded form "$argon2id$v=19$m=...,t=...,p=1$salt$hash",
-// with a fresh salt from libsodium's CSPRNG.
+// with a fresh salt from libsodium's CSPRNG (crypto::HashPassword).
 struct Argon2Cost {
   uint64_t ops_limit = 2;        // passes over memory
   size_t mem_limit = 19u << 20;  // bytes

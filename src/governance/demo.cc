@@ -2,18 +2,18 @@
 
 #include <fmt/format.h>
 
+#include "common/date.h"
+
 namespace passerelle::governance {
 
 Result<DemoGovernance> SetUpDemoGovernance(GovernanceService& gov,
                                            const std::vector<DemoNode>& nodes, int32_t today) {
   const Principal op = Principal::LocalOperator();
-  bool fr = false, qc = false;
+  if (nodes.empty()) return Status::InvalidArgument("the demo's governance needs a node");
   for (const DemoNode& n : nodes) {
-    fr = fr || n.jurisdiction == Jurisdiction::kFR;
-    qc = qc || n.jurisdiction == Jurisdiction::kQC;
-  }
-  if (!fr || !qc) {
-    return Status::InvalidArgument("the demo's joint call needs a French and a Québec node");
+    if (n.datasets.empty()) {
+      return Status::InvalidArgument(fmt::format("demo node {}: publishes no dataset", n.id));
+    }
   }
   RETURN_IF_ERROR(gov.AddOrganisation(op, {"hdh", "Health Data Hub", Jurisdiction::kFR}));
   RETURN_IF_ERROR(
@@ -29,6 +29,9 @@ Result<DemoGovernance> SetUpDemoGovernance(GovernanceService& gov,
   RETURN_IF_ERROR(add_user("bruno", "frqs", {{RoleKind::kResearcher, ""}}));
   RETURN_IF_ERROR(add_user("fanny", "hdh", {{RoleKind::kCommitteeMember, "FR"}}));
   RETURN_IF_ERROR(add_user("quentin", "frqs", {{RoleKind::kCommitteeMember, "QC"}}));
+  out.steps.push_back(
+      "users: alice (researcher, FR), bruno (researcher, QC), fanny (committee FR), quentin "
+      "(committee QC), with Argon2id-hashed tokens");
 
   ApplicationInput app;
   for (const DemoNode& n : nodes) {
@@ -52,6 +55,8 @@ Result<DemoGovernance> SetUpDemoGovernance(GovernanceService& gov,
   call.closes_on = today;
   call.projects_to_fund = 2;
   RETURN_IF_ERROR(gov.CreateCall(op, call).status());
+  out.steps.push_back(fmt::format("call {}: \"{}\", {} datasets in the catalog", call.id,
+                                  call.title, app.datasets.size()));
 
   ASSIGN_OR_RETURN(Principal alice, gov.Authenticate(out.tokens.at("alice")));
   ASSIGN_OR_RETURN(Principal fanny, gov.Authenticate(out.tokens.at("fanny")));
@@ -70,12 +75,19 @@ Result<DemoGovernance> SetUpDemoGovernance(GovernanceService& gov,
   RETURN_IF_ERROR(gov.SubmitReview(fanny, app.id, 8, "demonstration"));
   RETURN_IF_ERROR(gov.SubmitReview(quentin, app.id, 8, "démonstration"));
   RETURN_IF_ERROR(gov.SelectProjects(op, call.id, {app.id}).status());
+  out.steps.push_back(fmt::format(
+      "application {} by alice with bruno; reviews by fanny (FR) and quentin (QC); selected",
+      app.id));
   RETURN_IF_ERROR(gov.RecordDataSharingAgreement(alice, app.id, "demo agreement"));
   RETURN_IF_ERROR(
       gov.RecordDecision(fanny, app.id, Jurisdiction::kFR, Decision::kApprove, "demo").status());
   ASSIGN_OR_RETURN(out.approved, gov.RecordDecision(quentin, app.id, Jurisdiction::kQC,
                                                     Decision::kApprove, "demo"));
   RETURN_IF_ERROR(gov.CheckProjectActive(app.id));
+  out.steps.push_back(fmt::format(
+      "project {}: data-sharing agreement recorded, approved by the FR and QC committees; active "
+      "until {} (exclusive)",
+      app.id, out.approved.end_on ? FormatDate(*out.approved.end_on) : std::string("?")));
   out.project = app.id;
   return out;
 }

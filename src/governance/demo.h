@@ -25,11 +25,13 @@ struct DemoGovernance {
   std::string project;                        // the approved project's id
   std::map<std::string, std::string> tokens;  // user -> bearer token (shown once)
   Project approved;
+  std::vector<std::string> steps;  // what happened, one line per step (for the demo's output)
 };
 
 // `today`: the service clock's day (Clock::TodayDays of the clock the service was opened with).
 // REQUIRES: a fresh state (the demo's users and organisations do not exist yet); the service has
-// its audit key; `nodes` has at least one node of each jurisdiction.
+// its audit key; `nodes` is not empty, each with at least one dataset. (The team has a member on
+// each side, so both jurisdictions are involved and both committees decide.)
 Result<DemoGovernance> SetUpDemoGovernance(GovernanceService& service,
                                            const std::vector<DemoNode>& nodes, int32_t today);
 

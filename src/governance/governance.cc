@@ -335,6 +335,14 @@ std::optional<AuditPublicKey> GovernanceService::audit_public_key() const {
 
 bool GovernanceService::catalog_uses_fts5() const { return impl_->catalog->uses_fts5(); }
 
+Result<SqliteTransaction> GovernanceService::Impl::BeginChangeLocked(const Principal& by,
+                                                                     Action action,
+                                                                     const Resource& r) {
+  RETURN_IF_ERROR(RequireWritableLocked());
+  RETURN_IF_ERROR(AuthorizeLocked(by, action, r));
+  return SqliteTransaction::Begin(*db);
+}
+
 Status GovernanceService::Impl::RequireWritableLocked() const {
   if (!audit->public_key()) {
     return RuleViolation(StatusCode::kFailedPrecondition, rule::kAuditKey,
@@ -863,9 +871,8 @@ Status GovernanceService::RevokeToken(const Principal& by, std::string_view toke
 Status GovernanceService::DisableUser(const Principal& by, std::string_view user) {
   std::lock_guard lock(impl_->mu);
   Impl& m = *impl_;
-  RETURN_IF_ERROR(m.RequireWritableLocked());
-  RETURN_IF_ERROR(m.AuthorizeLocked(by, Action::kUserManage, Resource::User(std::string(user))));
-  ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(*m.db));
+  ASSIGN_OR_RETURN(SqliteTransaction tx,
+                   m.BeginChangeLocked(by, Action::kUserManage, Resource::User(std::string(user))));
   ASSIGN_OR_RETURN(User u, m.LoadUserLocked(user));
   if (u.disabled)
     return Status::FailedPrecondition(fmt::format("user {} is already disabled", user));
@@ -925,9 +932,8 @@ Result<DatasetDescription> GovernanceService::PublishDataset(const Principal& by
                                                              const DatasetDescription& d) {
   std::lock_guard lock(impl_->mu);
   Impl& m = *impl_;
-  RETURN_IF_ERROR(m.RequireWritableLocked());
-  RETURN_IF_ERROR(m.AuthorizeLocked(by, Action::kCatalogPublish, Resource::Node(d.node)));
-  ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(*m.db));
+  ASSIGN_OR_RETURN(SqliteTransaction tx,
+                   m.BeginChangeLocked(by, Action::kCatalogPublish, Resource::Node(d.node)));
   ASSIGN_OR_RETURN(NodeInfo node, m.LoadNodeLocked(d.node));
   ASSIGN_OR_RETURN(DatasetDescription stored, m.catalog->Publish(d, node.jurisdiction));
   RETURN_IF_ERROR(

@@ -33,6 +33,11 @@ struct GovernanceService::Impl {
   // -- helpers (governance.cc)
   Status RequireWritableLocked() const;
   Status AuthorizeLocked(const Principal& p, Action action, const Resource& r);
+  // What every state change starts with: the service is writable (it holds its audit key), `by`
+  // may do `action` to `r`, and a transaction is open (the change and its audit entry commit
+  // together).
+  Result<SqliteTransaction> BeginChangeLocked(const Principal& by, Action action,
+                                              const Resource& r);
   // Appends a hub audit entry for an operation by `by`.
   Status AuditLocked(const Principal& by, std::string_view action, std::string_view project,
                      std::map<std::string, std::string> details = {});

@@ -673,9 +673,7 @@ Result<std::vector<Project>> GovernanceService::SelectProjects(
     const Principal& by, std::string_view call_id, const std::vector<std::string>& applications) {
   std::lock_guard lock(impl_->mu);
   Impl& m = *impl_;
-  RETURN_IF_ERROR(m.RequireWritableLocked());
-  RETURN_IF_ERROR(m.AuthorizeLocked(by, Action::kSelect, {}));
-  ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(*m.db));
+  ASSIGN_OR_RETURN(SqliteTransaction tx, m.BeginChangeLocked(by, Action::kSelect, {}));
   ASSIGN_OR_RETURN(Call call, m.LoadCallLocked(call_id));
   const std::string who = fmt::format("selection of call {}", call.id);
   if (call.selected_on) {
@@ -807,10 +805,9 @@ Result<Project> GovernanceService::RecordDecision(const Principal& by, std::stri
                                                   std::string_view comment) {
   std::lock_guard lock(impl_->mu);
   Impl& m = *impl_;
-  RETURN_IF_ERROR(m.RequireWritableLocked());
-  RETURN_IF_ERROR(m.AuthorizeLocked(by, Action::kDecide,
-                                    Resource::Decision(std::string(project), jurisdiction)));
-  ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(*m.db));
+  ASSIGN_OR_RETURN(SqliteTransaction tx,
+                   m.BeginChangeLocked(by, Action::kDecide,
+                                       Resource::Decision(std::string(project), jurisdiction)));
   ASSIGN_OR_RETURN(Project p, m.LoadProjectLocked(project));
   const std::string jn(JurisdictionName(jurisdiction));
   const std::string who = fmt::format("decision of {} on project {}", jn, p.id);
@@ -966,10 +963,9 @@ Result<Amendment> GovernanceService::ProposeAmendment(const Principal& by, std::
                                                       const AmendmentInput& input) {
   std::lock_guard lock(impl_->mu);
   Impl& m = *impl_;
-  RETURN_IF_ERROR(m.RequireWritableLocked());
-  RETURN_IF_ERROR(
-      m.AuthorizeLocked(by, Action::kAmendPropose, Resource::Project(std::string(project))));
-  ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(*m.db));
+  ASSIGN_OR_RETURN(
+      SqliteTransaction tx,
+      m.BeginChangeLocked(by, Action::kAmendPropose, Resource::Project(std::string(project))));
   ASSIGN_OR_RETURN(Project p, m.LoadProjectLocked(project));
   const std::string who = fmt::format("amendment of project {}", p.id);
   if (p.state != ProjectState::kApproved) {
@@ -1077,10 +1073,9 @@ Result<Amendment> GovernanceService::DecideAmendment(const Principal& by, std::s
                                                      std::string_view comment) {
   std::lock_guard lock(impl_->mu);
   Impl& m = *impl_;
-  RETURN_IF_ERROR(m.RequireWritableLocked());
-  RETURN_IF_ERROR(m.AuthorizeLocked(by, Action::kAmendDecide,
-                                    Resource::Decision(std::string(project), jurisdiction)));
-  ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(*m.db));
+  ASSIGN_OR_RETURN(SqliteTransaction tx,
+                   m.BeginChangeLocked(by, Action::kAmendDecide,
+                                       Resource::Decision(std::string(project), jurisdiction)));
   ASSIGN_OR_RETURN(Project p, m.LoadProjectLocked(project));
   ASSIGN_OR_RETURN(Amendment a, m.LoadAmendmentLocked(project, amendment_id));
   const std::string jn(JurisdictionName(jurisdiction));

@@ -1,68 +1,37 @@
 #include "hub/auth.h"
 
-#include <fmt/format.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-
-#include <array>
-#include <cctype>
-
-#include "common/random.h"
+#include "common/strings.h"
 
 namespace passerelle::hub {
 
-std::string HashToken(std::string_view token) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned int len = 0;
-  EVP_Digest(token.data(), token.size(), md.data(), &len, EVP_sha256(), nullptr);
-  std::string out = "sha256:";
-  for (unsigned int i = 0; i < len; ++i) out += fmt::format("{:02x}", md[i]);
-  return out;
+Principal EnginePrincipal(const governance::Principal& p) {
+  return Principal{p.name, p.RoleStrings()};
 }
 
-std::string NewToken() {
-  std::array<uint8_t, 32> bytes{};
-  SystemRandom::Default().Fill(bytes);
-  std::string out;
-  for (uint8_t b : bytes) out += fmt::format("{:02x}", b);
-  return out;
-}
-
-Result<std::unique_ptr<TokenListAuthenticator>> TokenListAuthenticator::Create(
-    const std::map<std::string, std::string>& hashes) {
-  auto a = std::unique_ptr<TokenListAuthenticator>(new TokenListAuthenticator());
-  for (const auto& [subject, hash] : hashes) {
-    bool ok = hash.size() == 7 + 64 && hash.compare(0, 7, "sha256:") == 0;
-    for (size_t i = 7; ok && i < hash.size(); ++i) {
-      ok = std::isxdigit(static_cast<unsigned char>(hash[i])) &&
-           !std::isupper(static_cast<unsigned char>(hash[i]));
-    }
-    if (!ok) {
-      return Status::InvalidArgument(fmt::format(
-          "auth.tokens.{}: expected \"sha256:\" and 64 lower-case hex digits (see `passerelle pki "
-          "token`)",
-          subject));
-    }
-    a->entries_.emplace_back(hash, subject);
+Result<governance::Principal> AuthenticatePerson(governance::Authorizer& authorizer,
+                                                 std::string_view authorization_header) {
+  std::string_view h = Trim(authorization_header);
+  if (h.empty()) {
+    return Status::Unauthenticated(
+        "missing bearer token: pass --token or set PASSERELLE_TOKEN (Authorization: Bearer "
+        "psl_...; see `passerelle user token`)");
   }
-  return a;
-}
-
-Result<Principal> TokenListAuthenticator::AuthenticateBearer(std::string_view token) const {
+  if (h.size() < 7 || !EqualsIgnoreCase(h.substr(0, 7), "bearer ")) {
+    return Status::Unauthenticated("the Authorization header must be \"Bearer <token>\"");
+  }
+  std::string_view token = Trim(h.substr(7));
   if (token.empty()) return Status::Unauthenticated("empty bearer token");
-  std::string hash = HashToken(token);
-  const Principal* found = nullptr;
-  Principal p;
-  // Compare against every entry in constant time per entry, so timing says nothing of which.
-  for (const auto& [h, subject] : entries_) {
-    if (h.size() == hash.size() && CRYPTO_memcmp(h.data(), hash.data(), h.size()) == 0) {
-      p.subject = subject;
-      found = &p;
-    }
+  return authorizer.Authenticate(token);
+}
+
+Result<governance::Principal> AuthenticateNode(governance::Authorizer& authorizer,
+                                               std::string_view cert_cn) {
+  if (cert_cn.empty()) {
+    return Status::Unauthenticated(
+        "this endpoint is for nodes: connect with the node's certificate issued by the "
+        "federation CA");
   }
-  if (!found) return Status::Unauthenticated("the bearer token is not valid for this hub");
-  p.roles = {"researcher"};
-  return p;
+  return authorizer.NodePrincipal(cert_cn);
 }
 
 }  // namespace passerelle::hub

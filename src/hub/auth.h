@@ -1,52 +1,43 @@
-// Authentication of people at the hub API.
+// Authentication of callers at the hub API, by the governance service (src/governance): people
+// present a bearer token ("psl_<id>_<secret>", Argon2id-hashed in the hub's governance state,
+// revocable, with an expiry), nodes their TLS client certificate (CN = node id, a node registered
+// in the governance state). There is no other way in: the hub has no token list of its own.
 //
-// The hub asks an Authenticator who is behind a bearer token. Until the governance module lands,
-// TokenListAuthenticator checks tokens against a list of SHA-256 hashes from the hub's
-// configuration; governance provides its own Authenticator (users, roles, organisations) and the
-// hub takes it instead — the hub's handlers only ever see a Principal.
+// What each caller may then do is governance's Authorize (auth.h there, one action per endpoint);
+// the hub's handlers call it before they act (src/hub/governance_api.h).
 //
-// Nodes are not people: they authenticate with their TLS client certificate (net::PeerIdentity),
-// checked by the hub against its list of federation members.
-//
-// Thread-safety: implementations are immutable after construction and safe to share.
+// Thread-safety: the functions are as thread-safe as the Authorizer they are given (the
+// GovernanceService is).
 #pragma once
 
-#include <map>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status.h"
+#include "governance/auth.h"
+#include "governance/types.h"
 
 namespace passerelle::hub {
 
+// The study engine's view of who submitted a study (what it records).
 struct Principal {
-  std::string subject;             // who: a user name
-  std::vector<std::string> roles;  // what they may do (governance fills this)
+  std::string subject;             // a user name
+  std::vector<std::string> roles;  // governance roles, as strings ("researcher", "committee:QC")
 };
 
-class Authenticator {
- public:
-  virtual ~Authenticator() = default;
-  // `token` is the value after "Bearer ". kUnauthenticated when it is not valid.
-  virtual Result<Principal> AuthenticateBearer(std::string_view token) const = 0;
-};
+// The engine's principal of a governance principal.
+Principal EnginePrincipal(const governance::Principal& p);
 
-// "sha256:<64 hex digits>" of a token (what hub.toml stores).
-std::string HashToken(std::string_view token);
-// A new random token (32 bytes from the CSPRNG, hex): for `passerelle pki token`.
-std::string NewToken();
+// The person behind an Authorization header value ("Bearer psl_..."). kUnauthenticated when the
+// header is missing or malformed, or the token is unknown, wrong, revoked, expired or its user
+// disabled (the message says which, with its rule).
+Result<governance::Principal> AuthenticatePerson(governance::Authorizer& authorizer,
+                                                 std::string_view authorization_header);
 
-class TokenListAuthenticator final : public Authenticator {
- public:
-  // `hashes`: subject -> "sha256:<hex>". Fails on a malformed hash.
-  static Result<std::unique_ptr<TokenListAuthenticator>> Create(
-      const std::map<std::string, std::string>& hashes);
-  Result<Principal> AuthenticateBearer(std::string_view token) const override;
-
- private:
-  std::vector<std::pair<std::string, std::string>> entries_;  // (hash, subject)
-};
+// The node behind a verified TLS client certificate's CN. kUnauthenticated when no certificate
+// was presented or the node is not registered in the governance state.
+Result<governance::Principal> AuthenticateNode(governance::Authorizer& authorizer,
+                                               std::string_view cert_cn);
 
 }  // namespace passerelle::hub

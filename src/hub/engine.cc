@@ -200,7 +200,8 @@ Result<std::string> StudyEngine::Submit(const json& study, const Principal& who)
     ASSIGN_OR_RETURN(Statement rd, db_.Prepare("INSERT INTO rounds VALUES (?, 1, ?, NULL)"));
     rd.Bind(1, id).Bind(2, now);
     RETURN_IF_ERROR(rd.Run().status());
-    RETURN_IF_ERROR(CreateRoundTasks(id, 1, def.dataset, def.disclosure, nodes, rows));
+    RETURN_IF_ERROR(CreateRoundTasks(id, 1, def.dataset, def.project.value_or(""), def.disclosure,
+                                     nodes, rows));
     RETURN_IF_ERROR(tx.Commit());
   }
   log::Info("hub: study {} \"{}\" submitted by {}: {} analyses on {} node(s)", id, def.name,
@@ -211,7 +212,7 @@ Result<std::string> StudyEngine::Submit(const json& study, const Principal& who)
 }
 
 Status StudyEngine::CreateRoundTasks(const std::string& study_id, int round,
-                                     const std::string& dataset,
+                                     const std::string& dataset, const std::string& project,
                                      const protocol::DisclosureRequest& disclosure,
                                      const std::vector<std::string>& nodes,
                                      const std::vector<AnalysisRow>& analyses) {
@@ -239,6 +240,7 @@ Status StudyEngine::CreateRoundTasks(const std::string& study_id, int round,
     t.node = node;
     t.dataset = dataset;
     t.cohort = cohort;
+    t.project = project;
     t.disclosure = disclosure;
     for (const auto& a : analyses) {
       if (a.done) continue;
@@ -253,8 +255,10 @@ Status StudyEngine::CreateRoundTasks(const std::string& study_id, int round,
     }
     ins.Reset();
     ins.Bind(1, t.task_id).Bind(2, study_id).Bind(3, round).Bind(4, node);
-    ins.Bind(5, t.ToJson().dump()).Bind(6, now).Bind(7, deadline);
+    const std::string payload = t.ToJson().dump();
+    ins.Bind(5, payload).Bind(6, now).Bind(7, deadline);
     RETURN_IF_ERROR(ins.Run().status());
+    if (on_task_created_) on_task_created_(t, payload);
   }
   return Status::Ok();
 }
@@ -559,6 +563,12 @@ Status StudyEngine::CompleteRound(const std::string& study_id, int round,
     log::Info("hub: study {} completed after {} round(s)", study_id, round);
     return Status::Ok();
   }
+  if (round_check_) {
+    Status may = round_check_(study_id, definition.value("project", ""));
+    if (!may.ok()) {
+      return FailStudy(study_id, fmt::format("round {} not started: {}", round + 1, may.message()));
+    }
+  }
   const int next = round + 1;
   ASSIGN_OR_RETURN(Statement st,
                    db_.Prepare("UPDATE studies SET round = ?, updated_at = ? WHERE id = ?"));
@@ -573,7 +583,8 @@ Status StudyEngine::CompleteRound(const std::string& study_id, int round,
     if (d.contains("min_cell")) disclosure.min_cell = d["min_cell"].get<int64_t>();
     if (d.contains("min_rows")) disclosure.min_rows = d["min_rows"].get<int64_t>();
   }
-  RETURN_IF_ERROR(CreateRoundTasks(study_id, next, dataset, disclosure, nodes, rows));
+  RETURN_IF_ERROR(CreateRoundTasks(study_id, next, dataset, definition.value("project", ""),
+                                   disclosure, nodes, rows));
   *notify_nodes = nodes;
   return Status::Ok();
 }
@@ -700,9 +711,20 @@ Result<json> StudyEngine::StudyResult(const std::string& study_id) {
   return json::parse(q.ColumnText(1));
 }
 
+Result<std::string> StudyEngine::StudyProject(const std::string& study_id) {
+  ASSIGN_OR_RETURN(Statement q, db_.Prepare("SELECT coalesce(json_extract(definition, "
+                                            "'$.project'), '') FROM studies WHERE id = ?"));
+  q.Bind(1, study_id);
+  ASSIGN_OR_RETURN(bool has, q.Step());
+  if (!has) return Status::NotFound(fmt::format("no study \"{}\" at this hub", study_id));
+  return q.ColumnText(0);
+}
+
 Result<json> StudyEngine::ListStudies() {
-  ASSIGN_OR_RETURN(Statement q, db_.Prepare("SELECT id, name, state, round, created_at FROM "
-                                            "studies ORDER BY created_at DESC, id LIMIT 1000"));
+  ASSIGN_OR_RETURN(Statement q, db_.Prepare("SELECT id, name, state, round, created_at, "
+                                            "coalesce(json_extract(definition, '$.project'), '') "
+                                            "FROM studies ORDER BY created_at DESC, id LIMIT "
+                                            "1000"));
   json out = json::array();
   for (;;) {
     ASSIGN_OR_RETURN(bool has, q.Step());
@@ -711,7 +733,8 @@ Result<json> StudyEngine::ListStudies() {
                    {"name", q.ColumnText(1)},
                    {"state", q.ColumnText(2)},
                    {"round", q.ColumnInt(3)},
-                   {"created_at_us", q.ColumnInt(4)}});
+                   {"created_at_us", q.ColumnInt(4)},
+                   {"project", q.ColumnText(5)}});
   }
   return out;
 }

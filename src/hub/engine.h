@@ -72,6 +72,19 @@ class StudyEngine {
   void set_on_study_changed(std::function<void(const std::string& study_id)> f) {
     on_study_changed_ = std::move(f);
   }
+  // Called (synchronously, inside the creating transaction) for each task created, with the exact
+  // JSON text the node will receive: the hub's audit log records it (task.create).
+  void set_on_task_created(std::function<void(const protocol::Task&, const std::string&)> f) {
+    on_task_created_ = std::move(f);
+  }
+  // Asked before each round after the first is created: a non-OK Status fails the study with its
+  // message instead (the hub asks governance whether the study's project is still active).
+  void set_round_check(
+      std::function<Status(const std::string& study_id, const std::string& project)> f) {
+    round_check_ = std::move(f);
+  }
+  // The governance project a study belongs to ("" when it names none).
+  Result<std::string> StudyProject(const std::string& study_id);
 
   // Researcher side.
   Result<std::string> Submit(const nlohmann::json& study, const Principal& who);
@@ -120,7 +133,7 @@ class StudyEngine {
 
   Result<std::vector<AnalysisRow>> LoadAnalyses(const std::string& study_id);
   Status CreateRoundTasks(const std::string& study_id, int round, const std::string& dataset,
-                          const protocol::DisclosureRequest& disclosure,
+                          const std::string& project, const protocol::DisclosureRequest& disclosure,
                           const std::vector<std::string>& nodes,
                           const std::vector<AnalysisRow>& analyses);
   // Combines a finished round (inside the caller's transaction).
@@ -137,6 +150,8 @@ class StudyEngine {
   EngineOptions options_;
   std::function<void(const std::vector<std::string>&)> on_tasks_;
   std::function<void(const std::string&)> on_study_changed_;
+  std::function<void(const protocol::Task&, const std::string&)> on_task_created_;
+  std::function<Status(const std::string&, const std::string&)> round_check_;
 };
 
 }  // namespace passerelle::hub

@@ -11,6 +11,7 @@
 #include "common/sqlite.h"
 #include "common/strings.h"
 #include "hub/engine.h"
+#include "hub/governance_api.h"
 #include "net/router.h"
 #include "net/server.h"
 #include "protocol/codec.h"
@@ -43,7 +44,8 @@ Result<std::chrono::milliseconds> ParseWait(const HttpRequest& req, std::chrono:
 
 struct Hub::Impl {
   HubOptions options;
-  std::unique_ptr<Authenticator> auth;
+  governance::GovernanceService& gov;
+  std::unique_ptr<GovernanceApi> api;
   const analysis::Registry& registry;
   Clock& clock;
   RandomSource& random;
@@ -62,38 +64,19 @@ struct Hub::Impl {
   std::map<std::string, std::vector<Waiter>> study_waiters;  // study -> parked waits
   uint64_t next_waiter = 1;
 
-  Impl(const HubOptions& o, std::unique_ptr<Authenticator> a, const analysis::Registry& r, Clock& c,
+  Impl(const HubOptions& o, governance::GovernanceService& g, const analysis::Registry& r, Clock& c,
        RandomSource& rnd)
-      : options(o), auth(std::move(a)), registry(r), clock(c), random(rnd) {}
+      : options(o), gov(g), registry(r), clock(c), random(rnd) {}
 
   protocol::JsonLimits Limits() const {
     return {.max_bytes = options.max_body_bytes, .max_depth = options.max_json_depth};
   }
 
-  Result<Principal> Person(const HttpRequest& req) const {
-    std::string h = req.Header("authorization");
-    if (h.empty()) {
-      return Status::Unauthenticated(
-          "missing bearer token: pass --token or set PASSERELLE_TOKEN (Authorization: Bearer "
-          "...)");
-    }
-    if (h.size() < 7 || !EqualsIgnoreCase(h.substr(0, 7), "bearer ")) {
-      return Status::Unauthenticated("the Authorization header must be \"Bearer <token>\"");
-    }
-    return auth->AuthenticateBearer(Trim(std::string_view(h).substr(7)));
-  }
+  Result<governance::Principal> Person(const HttpRequest& req) const { return api->Person(req); }
 
   Result<std::string> Node(const HttpRequest& req) const {
-    if (req.peer.cert_cn.empty()) {
-      return Status::Unauthenticated(
-          "this endpoint is for nodes: connect with the node's certificate issued by the "
-          "federation CA");
-    }
-    if (!engine->IsMember(req.peer.cert_cn)) {
-      return Status::PermissionDenied(fmt::format(
-          "node \"{}\" is not a member of this federation (hub.nodes)", req.peer.cert_cn));
-    }
-    return req.peer.cert_cn;
+    ASSIGN_OR_RETURN(governance::Principal node, api->Node(req));
+    return node.name;
   }
 
   static void SendJson(Responder& r, int status, const json& body) {
@@ -119,8 +102,11 @@ struct Hub::Impl {
       if (!who.ok()) return r.Send(HttpResponse::Error(who.status()));
       auto body = protocol::ParseJson(req.body, Limits());
       if (!body.ok()) return r.Send(HttpResponse::Error(400, body.status()));
-      auto id = engine->Submit(*body, *who);
+      auto project = api->AuthorizeSubmit(*who, *body);
+      if (!project.ok()) return r.Send(HttpResponse::Error(project.status()));
+      auto id = engine->Submit(*body, EnginePrincipal(*who));
       if (!id.ok()) return r.Send(HttpResponse::Error(id.status()));
+      api->OnStudySubmitted(*who, *id, *project);
       SendJson(r, 201, {{"id", *id}, {"state", "running"}});
     });
     router.Add("GET", "/v1/studies", [this](HttpRequest&& req, const PathParams&, Responder r) {
@@ -128,7 +114,7 @@ struct Hub::Impl {
       if (!who.ok()) return r.Send(HttpResponse::Error(who.status()));
       auto list = engine->ListStudies();
       if (!list.ok()) return r.Send(HttpResponse::Error(list.status()));
-      SendJson(r, 200, {{"studies", *list}});
+      SendJson(r, 200, {{"studies", api->FilterStudies(*who, *list)}});
     });
     router.Add("GET", "/v1/studies/{id}",
                [this](HttpRequest&& req, const PathParams& p, Responder r) {
@@ -137,6 +123,8 @@ struct Hub::Impl {
                  auto wait = ParseWait(req, options.max_long_poll);
                  if (!wait.ok()) return r.Send(HttpResponse::Error(wait.status()));
                  const std::string& id = p.at("id");
+                 Status may = api->AuthorizeStudy(*who, id, governance::Action::kStudyRead);
+                 if (!may.ok()) return r.Send(HttpResponse::Error(may));
                  auto finished = engine->IsFinished(id);
                  if (!finished.ok()) return r.Send(HttpResponse::Error(finished.status()));
                  if (*finished || wait->count() == 0) return SendStatus(id, r);
@@ -146,6 +134,9 @@ struct Hub::Impl {
                [this](HttpRequest&& req, const PathParams& p, Responder r) {
                  auto who = Person(req);
                  if (!who.ok()) return r.Send(HttpResponse::Error(who.status()));
+                 Status may =
+                     api->AuthorizeStudy(*who, p.at("id"), governance::Action::kResultRead);
+                 if (!may.ok()) return r.Send(HttpResponse::Error(may));
                  auto result = engine->StudyResult(p.at("id"));
                  if (!result.ok()) return r.Send(HttpResponse::Error(result.status()));
                  SendJson(r, 200, *result);
@@ -177,8 +168,10 @@ struct Hub::Impl {
                  if (!result.ok()) return r.Send(HttpResponse::Error(400, result.status()));
                  auto accepted = engine->AcceptResult(*node, p.at("task_id"), key, *result);
                  if (!accepted.ok()) return r.Send(HttpResponse::Error(accepted.status()));
+                 if (!accepted->duplicate) api->OnResultAccepted(*node, p.at("task_id"), req.body);
                  SendJson(r, 200, {{"accepted", true}, {"duplicate", accepted->duplicate}});
                });
+    api->AddRoutes(router);
   }
 
   void SendStatus(const std::string& id, Responder& r) {
@@ -331,17 +324,29 @@ Result<HubConfig> LoadHubConfig(const Config& config, const std::filesystem::pat
   auto tls = crypto::LoadTlsMaterial(resolve(ca), resolve(cert), resolve(key));
   if (!tls.ok()) return tls.status().WithContext(config.source());
   o.tls = std::move(tls).value();
-  for (const auto& subject : config.TableKeys("auth.tokens")) {
-    ASSIGN_OR_RETURN(std::string hash, config.GetString("auth.tokens." + subject, ""));
-    hc.token_hashes[subject] = hash;
+  ASSIGN_OR_RETURN(std::string gov_state,
+                   config.GetString("governance.state", "hub-governance.sqlite"));
+  hc.governance_state = resolve(gov_state);
+  ASSIGN_OR_RETURN(std::string audit_key, config.GetString("governance.audit_key", ""));
+  if (audit_key.empty()) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: governance.audit_key (the hub's private audit key) is required: the hub signs its "
+        "audit log (see `passerelle audit keygen`)",
+        config.source()));
+  }
+  hc.audit_key = resolve(audit_key);
+  if (!config.TableKeys("auth.tokens").empty()) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: [auth.tokens] is gone: people authenticate with governance tokens (`passerelle user "
+        "add` / `user token`); see docs/governance.md",
+        config.source()));
   }
   auto unknown = config.UnknownKeys({"hub.listen", "hub.state", "hub.port_file", "hub.nodes",
                                      "hub.task_timeout_seconds", "hub.long_poll_max_seconds",
-                                     "hub.max_body_bytes", "tls.ca", "tls.cert", "tls.key"});
+                                     "hub.max_body_bytes", "tls.ca", "tls.cert", "tls.key",
+                                     "governance.state", "governance.audit_key"});
   for (const auto& k : unknown) {
-    if (!StartsWith(k, "auth.tokens.")) {
-      return Status::InvalidArgument(fmt::format("{}: unknown key \"{}\"", config.source(), k));
-    }
+    return Status::InvalidArgument(fmt::format("{}: unknown key \"{}\"", config.source(), k));
   }
   return hc;
 }
@@ -353,16 +358,20 @@ Hub::~Hub() {
 }
 
 Result<std::unique_ptr<Hub>> Hub::Create(const HubOptions& options,
-                                         std::unique_ptr<Authenticator> authenticator,
+                                         governance::GovernanceService& governance,
                                          const analysis::Registry& registry, Clock& clock,
                                          RandomSource& random) {
-  if (!authenticator) return Status::InvalidArgument("the hub needs an authenticator");
-  auto impl = std::make_unique<Impl>(options, std::move(authenticator), registry, clock, random);
+  if (!governance.audit_public_key()) {
+    return Status::InvalidArgument(
+        "the hub's governance state must be opened with its audit key: the hub signs its log");
+  }
+  auto impl = std::make_unique<Impl>(options, governance, registry, clock, random);
   ASSIGN_OR_RETURN(impl->db, SqliteDb::Open({.path = options.state_path.string()}));
   EngineOptions eo;
   eo.nodes = options.nodes;
   eo.task_timeout = options.task_timeout;
   ASSIGN_OR_RETURN(impl->engine, StudyEngine::Open(*impl->db, registry, clock, random, eo));
+  impl->api = std::make_unique<GovernanceApi>(governance, *impl->engine);
   ASSIGN_OR_RETURN(auto tls,
                    crypto::TlsContext::Server(options.tls, crypto::ClientCertMode::kOptional));
   net::ServerOptions so;
@@ -378,7 +387,16 @@ Result<std::unique_ptr<Hub>> Hub::Create(const HubOptions& options,
                      p->router.Dispatch(std::move(req), std::move(r));
                    }));
   impl->engine->set_on_tasks([p](const std::vector<std::string>& nodes) { p->OnTasks(nodes); });
-  impl->engine->set_on_study_changed([p](const std::string& id) { p->OnStudyChanged(id); });
+  impl->engine->set_on_study_changed([p](const std::string& id) {
+    p->api->OnStudyChanged(id);
+    p->OnStudyChanged(id);
+  });
+  impl->engine->set_on_task_created([p](const protocol::Task& t, const std::string& payload) {
+    p->api->OnTaskCreated(t, payload);
+  });
+  impl->engine->set_round_check([p](const std::string& study, const std::string& project) {
+    return p->api->CheckRound(study, project);
+  });
   impl->ScheduleDeadlineCheck();
   if (!options.port_file.empty()) {
     RETURN_IF_ERROR(WriteFileAtomic(options.port_file, std::to_string(impl->server->port())));

@@ -1,11 +1,16 @@
-// The hub service (front door of src/hub): the HTTPS API of protocol v1 over the StudyEngine.
+// The hub service (front door of src/hub): the HTTPS API of protocol v1 over the StudyEngine, with
+// governance (src/governance) deciding who may do what: bearer tokens are governance tokens,
+// studies belong to an active project and are readable by its members only, and every state
+// change is an entry of the hub's signed audit log.
 //
 //   GET  /v1/health                    no auth      liveness and protocol version
 //   GET  /v1/analyses                  bearer       the registry: what nodes run
-//   POST /v1/studies                   bearer       submit a study file -> 201 {"id", "state"}
-//   GET  /v1/studies                   bearer       list
+//   POST /v1/studies                   bearer       submit a study file (a member of its active
+//                                                   "project") -> 201 {"id", "state"}
+//   GET  /v1/studies                   bearer       list (the studies of the caller's projects)
 //   GET  /v1/studies/{id}[?wait=S]     bearer       status; with wait, holds until it finishes
 //   GET  /v1/studies/{id}/result       bearer       result of a completed study (409 otherwise)
+//   /v1/whoami, /v1/calls, /v1/projects, /v1/catalog, /v1/audit, ...: governance_api.h
 //   GET  /v1/tasks/next[?wait=S]       node cert    long-poll: 200 task or 204 after S seconds
 //   POST /v1/tasks/{task_id}/result    node cert    a node's result, with an Idempotency-Key
 //
@@ -30,6 +35,7 @@
 #include "common/random.h"
 #include "common/status.h"
 #include "crypto/tls.h"
+#include "governance/governance.h"
 #include "hub/auth.h"
 
 namespace passerelle::hub {
@@ -63,19 +69,23 @@ struct HubOptions {
 //          task_timeout_seconds = 300, long_poll_max_seconds = 25, max_body_bytes = 4194304,
 //          port_file = ""
 //   [tls]  ca = "pki/ca.crt", cert = "pki/hub.crt", key = "pki/hub.key"
-//   [auth.tokens]  alice = "sha256:..."      (see `passerelle pki token`)
+//   [governance]  state = "hub-governance.sqlite", audit_key = "hub-audit.key"
+//                 (users, tokens, projects, catalog, audit log; see docs/governance.md)
 struct HubConfig {
   HubOptions options;
-  std::map<std::string, std::string> token_hashes;  // subject -> "sha256:..."
+  // The governance state and the hub's private audit key (required: the hub signs its log).
+  std::filesystem::path governance_state;
+  std::filesystem::path audit_key;
 };
 Result<HubConfig> LoadHubConfig(const Config& config, const std::filesystem::path& base_dir);
 
 class Hub {
  public:
-  // Opens the state, binds the port and prepares the API. `registry` (the whitelist of analyses)
-  // must outlive the hub.
+  // Opens the state, binds the port and prepares the API. `governance` (who may do what, and the
+  // audit log: it must hold its audit key) and `registry` (the whitelist of analyses) must
+  // outlive the hub.
   static Result<std::unique_ptr<Hub>> Create(
-      const HubOptions& options, std::unique_ptr<Authenticator> authenticator,
+      const HubOptions& options, governance::GovernanceService& governance,
       const analysis::Registry& registry = analysis::BuiltinRegistry(),
       Clock& clock = SystemClock::Default(), RandomSource& random = SystemRandom::Default());
   ~Hub();

@@ -54,11 +54,21 @@ Result<NodeOptions> LoadNodeConfig(const Config& config, const std::filesystem::
   if (!tls.ok()) return tls.status().WithContext(config.source());
   o.tls = std::move(tls).value();
   ASSIGN_OR_RETURN(o.policy, LoadPolicy(config));
-  auto unknown = config.UnknownKeys({"node.id", "node.hub", "node.journal",
-                                     "node.long_poll_seconds", "data.duckdb", "tls.ca", "tls.cert",
-                                     "tls.key", "policy.min_cell", "policy.min_rows",
-                                     "policy.max_levels", "policy.analyses", "policy.datasets",
-                                     "policy.glm_max_params_ratio"});
+  ASSIGN_OR_RETURN(std::string gov_state,
+                   config.GetString("governance.state", "node-state.sqlite"));
+  ASSIGN_OR_RETURN(std::string gov_key, config.GetString("governance.audit_key", ""));
+  if (gov_key.empty()) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: governance.audit_key (the node's private audit key) is required: the node checks its "
+        "own approvals and signs its audit log (see docs/governance.md)",
+        config.source()));
+  }
+  o.governance = {resolve(gov_state), resolve(gov_key)};
+  auto unknown = config.UnknownKeys(
+      {"node.id", "node.hub", "node.journal", "node.long_poll_seconds", "data.duckdb", "tls.ca",
+       "tls.cert", "tls.key", "policy.min_cell", "policy.min_rows", "policy.max_levels",
+       "policy.analyses", "policy.datasets", "governance.state", "governance.audit_key",
+       "policy.glm_max_params_ratio"});
   if (!unknown.empty()) {
     return Status::InvalidArgument(
         fmt::format("{}: unknown key \"{}\"", config.source(), unknown.front()));
@@ -97,6 +107,10 @@ Result<std::unique_ptr<NodeAgent>> NodeAgent::Create(const NodeOptions& options,
   std::unique_ptr<NodeAgent> agent(
       new NodeAgent(options, std::move(data), registry, clock, random));
   ASSIGN_OR_RETURN(agent->journal_, Journal::Open(options.journal_path, clock));
+  if (!options.governance.state.empty()) {
+    ASSIGN_OR_RETURN(agent->gate_,
+                     GovernanceGate::Open(options.governance, options.node_id, clock));
+  }
   net::ClientOptions co;
   co.base_url = options.hub_url;
   co.request_timeout = std::chrono::milliseconds(30'000);
@@ -217,8 +231,9 @@ Status NodeAgent::HandleTask(const std::string& body) {
   } else {
     log::Info("node {}: running task {} ({} analysis step(s))", options_.node_id, task->task_id,
               task->steps.size());
-    protocol::TaskResult result =
-        ExecuteTask(*task, *data_, options_.policy, options_.node_id, registry_);
+    protocol::TaskResult result = RunGoverned(gate_.get(), *task, body, options_.node_id, [&] {
+      return ExecuteTask(*task, *data_, options_.policy, options_.node_id, registry_);
+    });
     std::array<uint8_t, 16> key{};
     random_.Fill(key);
     entry.task_id = task->task_id;
@@ -227,6 +242,7 @@ Status NodeAgent::HandleTask(const std::string& body) {
     entry.result_json = result.ToJson().dump();
     RETURN_IF_ERROR(journal_->RecordComputed(task->task_id, task->study_id, task->round,
                                              entry.idempotency_key, entry.result_json));
+    if (gate_) RETURN_IF_ERROR(gate_->RecordResult(*task, entry.result_json));
     if (options_.failpoint == "exit_before_post") {
       log::Warn("node {}: failpoint exit_before_post", options_.node_id);
       std::_Exit(3);

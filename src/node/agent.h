@@ -24,6 +24,7 @@
 #include "common/status.h"
 #include "crypto/tls.h"
 #include "node/executor.h"
+#include "node/governance_gate.h"
 #include "node/journal.h"
 #include "node/policy.h"
 
@@ -45,6 +46,9 @@ struct NodeOptions {
   // The node's DuckDB database (for LoadNodeConfig; the agent itself takes a DataProvider).
   std::filesystem::path data_path;
   NodePolicy policy;
+  // The node's own governance (approvals, signed audit log): governance_gate.h. `passerelle node`
+  // requires it; empty paths (tests only) leave the agent without one.
+  GovernanceGateOptions governance;
   // How long the hub may hold a poll before answering "nothing yet".
   std::chrono::milliseconds long_poll{20'000};
   // Backoff between failed attempts: doubles from initial to max, with ±50% jitter.
@@ -63,6 +67,7 @@ struct NodeOptions {
 //   [tls]    ca = "pki/ca.crt", cert = "pki/fr.crt", key = "pki/fr.key"
 //   [policy] min_cell = 10, min_rows = 10, max_levels = 100,
 //            analyses = ["count", "summary", "table"], datasets = []
+//   [governance] state = "node-state.sqlite", audit_key = "node-audit.key"   (required)
 Result<NodeOptions> LoadNodeConfig(const Config& config, const std::filesystem::path& base_dir);
 
 class NodeAgent {
@@ -102,6 +107,7 @@ class NodeAgent {
   Clock& clock_;
   RandomSource& random_;
   std::unique_ptr<Journal> journal_;
+  std::unique_ptr<GovernanceGate> gate_;
   std::unique_ptr<net::HttpsClient> client_;
   std::chrono::milliseconds backoff_;
   std::atomic<bool> stop_{false};

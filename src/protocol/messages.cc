@@ -274,6 +274,7 @@ json Task::ToJson() const {
   j["node"] = node;
   j["dataset"] = dataset;
   CohortToJson(cohort, j);
+  if (!project.empty()) j["project"] = project;
   j["disclosure"] = DisclosureToJson(disclosure);
   j["steps"] = json::array();
   for (const auto& s : steps) {
@@ -292,7 +293,8 @@ Result<Task> Task::FromJson(const json& j) {
   RETURN_IF_ERROR(RequireObject(j, path));
   RETURN_IF_ERROR(CheckKnownKeys(j,
                                  {"protocol", "task_id", "study_id", "round", "node", "dataset",
-                                  "cohort", "covariates", "outcome", "disclosure", "steps"},
+                                  "cohort", "covariates", "outcome", "project", "disclosure",
+                                  "steps"},
                                  path));
   RETURN_IF_ERROR(CheckVersion(j, path));
   Task t;
@@ -305,6 +307,8 @@ Result<Task> Task::FromJson(const json& j) {
   RETURN_IF_ERROR(ValidateDatasetName(t.dataset, "task.dataset"));
   ASSIGN_OR_RETURN(t.cohort, CohortFromJson(j, path));
   RETURN_IF_ERROR(CheckCohortDataset(t.cohort, t.dataset, true, path));
+  ASSIGN_OR_RETURN(auto project, GetOptionalString(j, "project", path));
+  t.project = project.value_or("");
   if (j.contains("disclosure")) {
     ASSIGN_OR_RETURN(t.disclosure, DisclosureFromJson(j["disclosure"], "task.disclosure"));
   }

@@ -105,6 +105,7 @@ struct Task {
   std::string node;
   std::string dataset;
   std::optional<CohortRequest> cohort;  // set: build the analysis table from the node's CDM
+  std::string project;  // the study's governance project ("" when none; optional on the wire)
   DisclosureRequest disclosure;
   std::vector<TaskStep> steps;
 

@@ -11,7 +11,9 @@
 #include "common/log.h"
 #include "crypto/pki.h"
 #include "crypto/tls.h"
-#include "hub/auth.h"
+#include "governance/demo.h"
+#include "governance/governance.h"
+#include "governance/local.h"
 #include "hub/hub.h"
 #include "net/client.h"
 #include "node/agent.h"
@@ -45,9 +47,14 @@ struct LocalFederation::Impl {
   std::optional<TempDir> temp;
   std::filesystem::path dir;
   std::string token;
+  // The rehearsal's governance (sandbox.h): the hub's state, its project, the steps it went
+  // through.
+  std::unique_ptr<governance::GovernanceService> gov;
+  governance::DemoGovernance governance;
   std::unique_ptr<hub::Hub> hub;
   struct RunningNode {
     std::string name;
+    std::filesystem::path governance_state, audit_key;
     std::unique_ptr<node::NodeAgent> agent;
     std::thread thread;
   };
@@ -102,7 +109,32 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::Start(
   ASSIGN_OR_RETURN(
       crypto::KeyAndCert hub_cert,
       crypto::IssueCertificate(ca, crypto::CertRole::kHub, "localhost", {.valid_days = 2}));
-  impl->token = hub::NewToken();
+
+  // Ephemeral governance: fresh audit keys, the joint call's lifecycle for one project, each node's
+  // custodian approving it; the researcher's token is a governance token like any other.
+  for (const char* f :
+       {"hub-governance.sqlite", "hub-governance.sqlite-wal", "hub-governance.sqlite-shm"}) {
+    std::filesystem::remove(impl->dir / f);
+  }
+  governance::GovernanceOptions go;
+  go.path = impl->dir / "hub-governance.sqlite";
+  // The tokens never leave this process and are 256-bit random: the cheapest hash is enough.
+  go.tokens.hash_ops_limit = 1;
+  go.tokens.hash_mem_limit = 8192;
+  ASSIGN_OR_RETURN(impl->gov, governance::GovernanceService::Open(
+                                  go, governance::AuditKey::Generate(SystemRandom::Default()),
+                                  SystemClock::Default(), SystemRandom::Default()));
+  std::vector<governance::DemoNode> demo_nodes;
+  for (const auto& n : nodes) {
+    demo_nodes.push_back(
+        {n.name,
+         n.name.rfind("qc", 0) == 0 ? governance::Jurisdiction::kQC : governance::Jurisdiction::kFR,
+         {"sandbox"}});
+  }
+  ASSIGN_OR_RETURN(
+      impl->governance,
+      governance::SetUpDemoGovernance(*impl->gov, demo_nodes, SystemClock::Default().TodayDays()));
+  impl->token = impl->governance.tokens.at("alice");
 
   hub::HubOptions ho;
   ho.host = "127.0.0.1";
@@ -114,9 +146,7 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::Start(
     RETURN_IF_ERROR(crypto::ValidateNodeId(n.name));
     ho.nodes.push_back(n.name);
   }
-  ASSIGN_OR_RETURN(auto auth,
-                   hub::TokenListAuthenticator::Create({{"sandbox", hub::HashToken(impl->token)}}));
-  ASSIGN_OR_RETURN(impl->hub, hub::Hub::Create(ho, std::move(auth), registry));
+  ASSIGN_OR_RETURN(impl->hub, hub::Hub::Create(ho, *impl->gov, registry));
   impl->hub->Start();
   const std::string url = fmt::format("https://127.0.0.1:{}", impl->hub->port());
 
@@ -144,12 +174,36 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::Start(
     no.tls = {ca.cert_pem, cert.cert_pem, cert.key_pem};
     no.journal_path = d.dir / fmt::format("node-{}-journal.sqlite", n.name);
     no.policy = options.policy;
+    // The node's own governance: a fresh key, and its custodian's approval of the project.
+    no.governance.state = d.dir / fmt::format("node-{}-governance.sqlite", n.name);
+    no.governance.audit_key = d.dir / fmt::format("node-{}-audit.key", n.name);
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::filesystem::remove(no.governance.state.string() + suffix);
+    }
+    std::filesystem::remove(no.governance.audit_key);
+    std::filesystem::remove(no.governance.audit_key.string() + ".pub");
+    RETURN_IF_ERROR(governance::WriteAuditKeyFiles(
+        governance::AuditKey::Generate(SystemRandom::Default()), no.governance.audit_key));
+    {
+      ASSIGN_OR_RETURN(governance::LocalNode local,
+                       governance::OpenLocalNode({.state = no.governance.state,
+                                                  .node_id = n.name,
+                                                  .audit_key = no.governance.audit_key},
+                                                 SystemClock::Default()));
+      governance::NodeApprovalInput approval;
+      approval.project = d.governance.project;
+      approval.custodian = "sandbox-custodian";
+      approval.note = "sandbox rehearsal";
+      RETURN_IF_ERROR(local.approvals->Approve(approval).status());
+    }
     no.long_poll = options.long_poll;
     no.backoff_initial = std::chrono::milliseconds(50);
     no.backoff_max = std::chrono::milliseconds(1000);
     ASSIGN_OR_RETURN(auto agent, node::NodeAgent::Create(no, std::move(provider), registry));
     Impl::RunningNode rn;
     rn.name = n.name;
+    rn.governance_state = no.governance.state;
+    rn.audit_key = no.governance.audit_key;
     rn.agent = std::move(agent);
     node::NodeAgent* a = rn.agent.get();
     rn.thread = std::thread([a, name = n.name] {
@@ -166,9 +220,48 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::Start(
   return fed;
 }
 
+const std::string& LocalFederation::project() const { return impl_->governance.project; }
+
+const std::vector<std::string>& LocalFederation::governance_steps() const {
+  return impl_->governance.steps;
+}
+
+Result<std::vector<std::string>> LocalFederation::VerifyAuditLogs() {
+  namespace gov = passerelle::governance;
+  std::vector<std::string> lines;
+  ASSIGN_OR_RETURN(std::string hub_log,
+                   impl_->gov->ExportAuditLog(gov::Principal::LocalOperator()));
+  const gov::AuditPublicKey hub_key = *impl_->gov->audit_public_key();
+  ASSIGN_OR_RETURN(gov::VerifiedAuditLog hub, gov::VerifyAuditLog(hub_log, hub_key));
+  lines.push_back(fmt::format(
+      "hub audit log: {} entries, hash chain and Ed25519 signatures verified", hub.entries.size()));
+  for (const auto& n : impl_->nodes) {
+    ASSIGN_OR_RETURN(gov::LocalNode local,
+                     gov::OpenLocalNode(
+                         {.state = n.governance_state, .node_id = n.name, .audit_key = n.audit_key},
+                         SystemClock::Default()));
+    ASSIGN_OR_RETURN(std::string node_log, local.audit->Export());
+    ASSIGN_OR_RETURN(
+        gov::ReconcileReport report,
+        gov::ReconcileAuditLogs(node_log, *local.audit->public_key(), hub_log, hub_key));
+    if (!report.ok()) {
+      return Status::DataLoss(
+          fmt::format("audit: node {} and the hub disagree: {}", n.name, report.problems.front()));
+    }
+    lines.push_back(fmt::format(
+        "node {} audit log verified and reconciled with the hub's: {} task(s), {} result(s)",
+        n.name, report.tasks_checked, report.results_checked));
+  }
+  return lines;
+}
+
 Result<std::string> LocalFederation::Submit(const json& study) {
+  json with_project = study;
+  if (with_project.is_object() && !with_project.contains("project")) {
+    with_project["project"] = impl_->governance.project;
+  }
   ASSIGN_OR_RETURN(std::string body,
-                   impl_->client->Call("POST", "/v1/studies", study.dump(), impl_->Auth()));
+                   impl_->client->Call("POST", "/v1/studies", with_project.dump(), impl_->Auth()));
   json j = json::parse(body, nullptr, false);
   if (!j.is_object() || !j.contains("id")) return Status::Internal("hub: malformed submit answer");
   return j["id"].get<std::string>();

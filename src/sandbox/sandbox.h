@@ -7,6 +7,13 @@
 // the hub with a bearer token. Everything goes through the real protocol: TLS 1.3 with mutual
 // authentication, long polls, JSON with base64 vectors, idempotent result posts.
 //
+// Governance (rehearsal mode): each federation gets an ephemeral governance state in its folder,
+// with fresh audit keys — a joint call, one project ("demo-project") through application, reviews,
+// selection, data-sharing agreement and both committees' approvals, each node's custodian
+// approving it — so the hub authenticates the researcher's governance token, checks the project
+// at submission, and each node checks its own approval and signs its audit log, as in production.
+// A study that names no "project" is submitted under the rehearsal's project.
+//
 // This module sits above hub/ and node/ (layer 5): it is the one place that links both.
 //
 // Thread-safety: a LocalFederation is driven by one thread; its hub and nodes run on their own.
@@ -53,7 +60,13 @@ class LocalFederation {
   ~LocalFederation();
 
   uint16_t hub_port() const;
-  // POST /v1/studies; the study's id.
+  // The rehearsal's project, and the governance steps that made it active (one line each).
+  const std::string& project() const;
+  const std::vector<std::string>& governance_steps() const;
+  // Exports and verifies the hub's audit log and each node's, and reconciles each node's against
+  // the hub's: one line per log, or the first problem as an error.
+  Result<std::vector<std::string>> VerifyAuditLogs();
+  // POST /v1/studies (with "project" set to project() when the study names none); the study's id.
   Result<std::string> Submit(const nlohmann::json& study);
   // Waits for the study to finish; its result, or an error carrying the study's failure message
   // (kFailedPrecondition) or kDeadlineExceeded.

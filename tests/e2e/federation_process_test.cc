@@ -15,10 +15,14 @@
 #include <sstream>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/files.h"
+#include "common/random.h"
 #include "crypto/pki.h"
 #include "crypto/tls.h"
-#include "hub/auth.h"
+#include "governance/demo.h"
+#include "governance/governance.h"
+#include "governance/local.h"
 #include "net/client.h"
 #include "store/duckdb_source.h"
 #include "store/ingest_table.h"
@@ -33,7 +37,6 @@ using namespace std::chrono_literals;
 
 const std::string kBinary = PASSERELLE_BINARY;
 const std::string kData = PASSERELLE_SHARED_DATA;
-const std::string kToken = "e2e-test-token-0123456789";
 
 // A child process with its stdout and stderr in a log file; killed when destroyed.
 class Process {
@@ -150,6 +153,41 @@ class FederationProcessTest : public ::testing::Test {
     for (const char* n : {"fr", "qc", "outsider"}) {
       ASSERT_EQ(Cli({"pki", "issue", "--dir", pki_.string(), "--node", n}).first, 0);
     }
+    SetUpGovernance();
+  }
+
+  // The hub's governance (an approved, active project "demo-project" with alice's token) and
+  // each node's approval of it, with their audit keys; "outsider" is registered but not a member
+  // of the federation (hub.nodes).
+  void SetUpGovernance() {
+    namespace gov = passerelle::governance;
+    const auto& dir = dir_->path();
+    ASSERT_TRUE(gov::WriteAuditKeyFiles(gov::AuditKey::Generate(SystemRandom::Default()),
+                                        dir / "hub-audit.key")
+                    .ok());
+    gov::GovernanceOptions go;
+    go.path = dir / "hub-governance.sqlite";
+    auto service =
+        gov::GovernanceService::Open(go, gov::ReadAuditKeyFile(dir / "hub-audit.key").value(),
+                                     SystemClock::Default(), SystemRandom::Default());
+    ASSERT_TRUE(service.ok()) << service.status().ToString();
+    auto demo = gov::SetUpDemoGovernance(
+        **service,
+        {{"fr", gov::Jurisdiction::kFR, {"cnsim"}}, {"qc", gov::Jurisdiction::kQC, {"cnsim"}}},
+        SystemClock::Default().TodayDays());
+    ASSERT_TRUE(demo.ok()) << demo.status().ToString();
+    ASSERT_TRUE((*service)->RegisterNode(gov::Principal::LocalOperator(), "outsider", "hdh").ok());
+    token_ = demo->tokens.at("alice");
+    for (const std::string n : {"fr", "qc"}) {
+      std::filesystem::path key = dir / (n + "-audit.key");
+      ASSERT_TRUE(
+          gov::WriteAuditKeyFiles(gov::AuditKey::Generate(SystemRandom::Default()), key).ok());
+      auto node =
+          gov::OpenLocalNode({.state = dir / (n + "-state.sqlite"), .node_id = n, .audit_key = key},
+                             SystemClock::Default());
+      ASSERT_TRUE(node.ok()) << node.status().ToString();
+      ASSERT_TRUE(node->approvals->Approve({.project = demo->project, .custodian = "e2e"}).ok());
+    }
   }
 
   std::pair<int, std::string> Cli(std::vector<std::string> args) {
@@ -163,7 +201,7 @@ class FederationProcessTest : public ::testing::Test {
       << "port_file = \"hub.port\"\nnodes = [\"fr\", \"qc\"]\n"
       << "task_timeout_seconds = " << task_timeout_s << "\nmax_body_bytes = " << max_body << "\n"
       << "[tls]\nca = \"pki/ca.crt\"\ncert = \"pki/localhost.crt\"\nkey = \"pki/localhost.key\"\n"
-      << "[auth.tokens]\ntester = \"" << hub::HashToken(kToken) << "\"\n";
+      << "[governance]\nstate = \"hub-governance.sqlite\"\naudit_key = \"hub-audit.key\"\n";
   }
 
   void WriteNodeConfig(const std::string& id, int data_index) {
@@ -172,7 +210,9 @@ class FederationProcessTest : public ::testing::Test {
       << "journal = \"" << id << "-journal.sqlite\"\nlong_poll_seconds = 5\n"
       << "[data]\nduckdb = \"" << (data_->path() / DbName(data_index)).string() << "\"\n"
       << "[tls]\nca = \"pki/ca.crt\"\ncert = \"pki/" << id << ".crt\"\nkey = \"pki/" << id
-      << ".key\"\n[policy]\nmin_cell = 5\n";
+      << ".key\"\n[policy]\nmin_cell = 5\n"
+      << "[governance]\nstate = \"" << id << "-state.sqlite\"\naudit_key = \"" << id
+      << "-audit.key\"\n";
   }
 
   std::unique_ptr<Process> StartHub() {
@@ -208,9 +248,11 @@ class FederationProcessTest : public ::testing::Test {
     return std::move(c).value();
   }
 
-  net::Headers Auth() const { return {{"Authorization", "Bearer " + kToken}}; }
+  net::Headers Auth() const { return {{"Authorization", "Bearer " + token_}}; }
+  std::string token_;  // alice's governance token (SetUpGovernance)
 
-  std::string Submit(net::HttpsClient& c, const json& study) {
+  std::string Submit(net::HttpsClient& c, json study) {
+    if (!study.contains("project")) study["project"] = "demo-project";  // SetUpGovernance's
     auto r = c.Call("POST", "/v1/studies", study.dump(), Auth());
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? json::parse(*r)["id"].get<std::string>() : "";
@@ -223,7 +265,7 @@ class FederationProcessTest : public ::testing::Test {
 
   static json Study() {
     return json::parse(R"({
-      "name": "e2e", "dataset": "cnsim",
+      "name": "e2e", "dataset": "cnsim", "project": "demo-project",
       "analyses": [
         {"id": "n", "type": "count"},
         {"id": "s1", "type": "summary", "variables": ["LAB_TSC"]},
@@ -395,7 +437,7 @@ TEST_F(FederationProcessTest, SilentNodeFailsStudyNamingItAndNothingHangs) {
   std::ofstream(dir_->path() / "study.json") << Study().dump();
   const auto start = std::chrono::steady_clock::now();
   auto [rc, out] = Cli({"study", "submit", (dir_->path() / "study.json").string(), "--wait",
-                        "--hub", "https://127.0.0.1:" + std::to_string(port_), "--token", kToken,
+                        "--hub", "https://127.0.0.1:" + std::to_string(port_), "--token", token_,
                         "--ca", (pki_ / "ca.crt").string(), "--timeout", "30"});
   const auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(rc, 1) << out;
@@ -420,7 +462,7 @@ TEST_F(FederationProcessTest, StudyCommandsAgainstRealProcesses) {
   auto qc = StartNode("qc");
   std::ofstream(dir_->path() / "study.json") << Study().dump();
   std::vector<std::string> conn = {"--hub",   "https://127.0.0.1:" + std::to_string(port_),
-                                   "--token", kToken,
+                                   "--token", token_,
                                    "--ca",    (pki_ / "ca.crt").string()};
   auto with = [&](std::vector<std::string> a) {
     a.insert(a.end(), conn.begin(), conn.end());
@@ -444,6 +486,33 @@ TEST_F(FederationProcessTest, StudyCommandsAgainstRealProcesses) {
            (pki_ / "ca.crt").string()});
   EXPECT_EQ(nrc, 1);
   EXPECT_NE(nout.find("PASSERELLE_TOKEN"), std::string::npos) << nout;
+  // Governance over HTTP with the same token: the catalog.
+  auto [grc, gout] = with({"catalog", "search", "cnsim"});
+  ASSERT_EQ(grc, 0) << gout;
+  EXPECT_NE(gout.find("fr/cnsim"), std::string::npos) << gout;
+  EXPECT_NE(gout.find("qc/cnsim"), std::string::npos) << gout;
+  // The audit logs of the hub and of each node process verify and reconcile (CLI, as an auditor).
+  const auto& d = dir_->path();
+  ASSERT_EQ(Cli({"audit", "export", "--state", (d / "hub-governance.sqlite").string(),
+                 "--audit-key", (d / "hub-audit.key").string(), "--out", (d / "hub.log").string()})
+                .first,
+            0);
+  auto [vrc, vout] = Cli(
+      {"audit", "verify", (d / "hub.log").string(), "--key", (d / "hub-audit.key.pub").string()});
+  EXPECT_EQ(vrc, 0) << vout;
+  for (const std::string n : {"fr", "qc"}) {
+    ASSERT_EQ(
+        Cli({"audit", "export", "--state", (d / (n + "-state.sqlite")).string(), "--audit-key",
+             (d / (n + "-audit.key")).string(), "--out", (d / (n + ".log")).string()})
+            .first,
+        0);
+    auto [rrc, rout] =
+        Cli({"audit", "reconcile", "--node", (d / (n + ".log")).string(), "--hub",
+             (d / "hub.log").string(), "--node-key", (d / (n + "-audit.key.pub")).string(),
+             "--hub-key", (d / "hub-audit.key.pub").string(), "--json"});
+    EXPECT_EQ(rrc, 0) << rout;
+    EXPECT_NE(rout.find("\"problems\":[]"), std::string::npos) << rout;
+  }
 }
 
 TEST_F(FederationProcessTest, SandboxCommandPrintsResultJson) {

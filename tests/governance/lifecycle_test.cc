@@ -206,16 +206,22 @@ TEST(Lifecycle, DemoSetUpLeavesAnActiveProject) {
   auto gov = GovernanceService::Open(testing::TestOptions(),
                                      AuditKey::FromSeed(std::array<uint8_t, 32>{8}), clock, random)
                  .value();
-  EXPECT_EQ(SetUpDemoGovernance(*gov, {{"fr", Jurisdiction::kFR, {"cnsim"}}}, clock.TodayDays())
-                .status()
-                .code(),
+  EXPECT_EQ(SetUpDemoGovernance(*gov, {}, clock.TodayDays()).status().code(),
             StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      SetUpDemoGovernance(*gov, {{"fr", Jurisdiction::kFR, {}}}, clock.TodayDays()).status().code(),
+      StatusCode::kInvalidArgument);
   auto demo = SetUpDemoGovernance(
       *gov, {{"fr", Jurisdiction::kFR, {"cnsim"}}, {"qc", Jurisdiction::kQC, {"cnsim"}}},
       clock.TodayDays());
   ASSERT_TRUE(demo.ok()) << demo.status().ToString();
   EXPECT_EQ(demo->approved.state, ProjectState::kApproved);
   EXPECT_EQ(demo->approved.datasets.size(), 2u);
+  // The joint team involves both jurisdictions, and both committees approved.
+  EXPECT_EQ(demo->approved.jurisdictions,
+            (std::vector<Jurisdiction>{Jurisdiction::kFR, Jurisdiction::kQC}));
+  EXPECT_EQ(demo->approved.decisions.size(), 2u);
+  EXPECT_FALSE(demo->steps.empty());
   Principal bruno = gov->Authenticate(demo->tokens.at("bruno")).value();
   EXPECT_TRUE(gov->AuthorizeStudy(bruno, demo->project).ok());
   EXPECT_TRUE(VerifyAuditLog(gov->ExportAuditLog(Principal::LocalOperator()).value(),
