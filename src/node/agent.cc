@@ -9,6 +9,7 @@
 #include "common/strings.h"
 #include "crypto/pki.h"
 #include "net/client.h"
+#include "node/privacy_step.h"
 #include "protocol/codec.h"
 #include "protocol/messages.h"
 
@@ -54,10 +55,11 @@ Result<NodeOptions> LoadNodeConfig(const Config& config, const std::filesystem::
   if (!tls.ok()) return tls.status().WithContext(config.source());
   o.tls = std::move(tls).value();
   ASSIGN_OR_RETURN(o.policy, LoadPolicy(config));
-  auto unknown = config.UnknownKeys({"node.id", "node.hub", "node.journal",
-                                     "node.long_poll_seconds", "data.duckdb", "tls.ca", "tls.cert",
-                                     "tls.key", "policy.min_cell", "policy.min_rows",
-                                     "policy.max_levels", "policy.analyses", "policy.datasets"});
+  auto unknown = config.UnknownKeys(
+      {"node.id", "node.hub", "node.journal", "node.long_poll_seconds", "data.duckdb", "tls.ca",
+       "tls.cert", "tls.key", "policy.min_cell", "policy.min_rows", "policy.max_levels",
+       "policy.analyses", "policy.datasets", "policy.require_secure_aggregation",
+       "policy.dp_rho_budget", "policy.min_population_difference"});
   if (!unknown.empty()) {
     return Status::InvalidArgument(
         fmt::format("{}: unknown key \"{}\"", config.source(), unknown.front()));
@@ -89,13 +91,15 @@ Result<std::unique_ptr<NodeAgent>> NodeAgent::Create(const NodeOptions& options,
                     options.node_id, info.subject_cn));
   }
   if (options.failpoint != "" && options.failpoint != "exit_before_post" &&
-      options.failpoint != "exit_after_post") {
+      options.failpoint != "exit_after_post" && !IsPrivacyFailpoint(options.failpoint)) {
     return Status::InvalidArgument(fmt::format("unknown failpoint \"{}\"", options.failpoint));
   }
   ASSIGN_OR_RETURN(auto tls, crypto::TlsContext::Client(options.tls));
   std::unique_ptr<NodeAgent> agent(
       new NodeAgent(options, std::move(data), registry, clock, random));
   ASSIGN_OR_RETURN(agent->journal_, Journal::Open(options.journal_path, clock));
+  agent->privacy_ =
+      std::make_unique<PrivacyStep>(PrivacyStepOptions{options.node_id, options.failpoint}, random);
   net::ClientOptions co;
   co.base_url = options.hub_url;
   co.request_timeout = std::chrono::milliseconds(30'000);
@@ -216,8 +220,7 @@ Status NodeAgent::HandleTask(const std::string& body) {
   } else {
     log::Info("node {}: running task {} ({} analysis step(s))", options_.node_id, task->task_id,
               task->steps.size());
-    protocol::TaskResult result =
-        ExecuteTask(*task, *data_, options_.policy, options_.node_id, registry_);
+    protocol::TaskResult result = privacy_->Execute(*task, *data_, options_.policy, registry_);
     std::array<uint8_t, 16> key{};
     random_.Fill(key);
     entry.task_id = task->task_id;

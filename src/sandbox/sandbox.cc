@@ -140,7 +140,9 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::Start(
     no.hub_url = url;
     no.tls = {ca.cert_pem, cert.cert_pem, cert.key_pem};
     no.journal_path = d.dir / fmt::format("node-{}-journal.sqlite", n.name);
-    no.policy = options.policy;
+    no.policy =
+        options.node_policies.count(n.name) ? options.node_policies.at(n.name) : options.policy;
+    if (options.failpoints.count(n.name)) no.failpoint = options.failpoints.at(n.name);
     no.long_poll = options.long_poll;
     no.backoff_initial = std::chrono::milliseconds(50);
     no.backoff_max = std::chrono::milliseconds(1000);
