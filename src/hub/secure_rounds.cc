@@ -12,6 +12,7 @@
 #include "privacy/fixed_point.h"
 #include "privacy/secagg.h"
 #include "privacy/secure_round.h"
+#include "privacy/study_dp.h"
 #include "protocol/codec.h"
 
 namespace passerelle::hub {
@@ -122,6 +123,8 @@ Status StudyEngine::ApplyStudyPrivacy(protocol::StudyDefinition& def,
   if (p.contains("secure_aggregation") && !p["secure_aggregation"].is_boolean()) {
     return Status::InvalidArgument("study.privacy.secure_aggregation: expected true or false");
   }
+  if (p.contains("dp"))
+    RETURN_IF_ERROR(privacy::ParseDpRequest(p["dp"], "study.privacy.dp").status());
   if (p.value("secure_aggregation", false)) return Status::Ok();
   ASSIGN_OR_RETURN(Statement q, db_.Prepare("SELECT 1 FROM node_privacy WHERE node = ? AND "
                                             "require_secure_aggregation = 1"));
@@ -669,6 +672,7 @@ Result<json> StudyEngine::PrivacyReport(const std::string& study_id, const Secur
     if (!r.is_object() || !r.contains("privacy") || !r["privacy"].contains("dp")) continue;
     const json& d = r["privacy"]["dp"];
     json& e = dp[q.ColumnText(0)];
+    if (!e.is_object()) e = json::object();
     e["rho"] = e.value("rho", 0.0) + d.value("rho", 0.0);
     if (d.contains("rho_left")) e["rho_left"] = d["rho_left"];
     if (d.contains("project")) e["project"] = d["project"];

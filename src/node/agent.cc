@@ -99,7 +99,11 @@ Result<std::unique_ptr<NodeAgent>> NodeAgent::Create(const NodeOptions& options,
       new NodeAgent(options, std::move(data), registry, clock, random));
   ASSIGN_OR_RETURN(agent->journal_, Journal::Open(options.journal_path, clock));
   agent->privacy_ =
-      std::make_unique<PrivacyStep>(PrivacyStepOptions{options.node_id, options.failpoint}, random);
+      std::make_unique<PrivacyStep>(PrivacyStepOptions{options.node_id, options.failpoint,
+                                                       options.journal_path.parent_path() /
+                                                           (options.journal_path.stem().string() +
+                                                            "-privacy.sqlite")},
+                                    random, clock);
   net::ClientOptions co;
   co.base_url = options.hub_url;
   co.request_timeout = std::chrono::milliseconds(30'000);

@@ -19,14 +19,25 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include <filesystem>
+
 #include "analysis/analysis.h"
+#include "common/clock.h"
 #include "common/random.h"
+#include "crypto/hash.h"
 #include "node/executor.h"
 #include "node/policy.h"
 #include "protocol/messages.h"
+
+namespace passerelle::privacy {
+class PrivacyLedger;
+class FingerprintStore;
+class SqlitePrivacyState;
+}  // namespace passerelle::privacy
 
 namespace passerelle::node {
 
@@ -47,12 +58,16 @@ Result<analysis::NodeShare> ComputeNodeShare(const analysis::Analysis& analysis,
 struct PrivacyStepOptions {
   std::string node_id;
   std::string failpoint;  // see IsPrivacyFailpoint; empty in production
+  // The node's durable privacy state (SQLite: the zCDP ledger per project and the population
+  // fingerprints); opened on first use. Empty: kept in memory (tests only).
+  std::filesystem::path state_path;
 };
 
 class PrivacyStep {
  public:
   // `random` (a cryptographic source in production) must outlive the step.
-  PrivacyStep(PrivacyStepOptions options, RandomSource& random);
+  PrivacyStep(PrivacyStepOptions options, RandomSource& random,
+              Clock& clock = SystemClock::Default());
   ~PrivacyStep();
 
   // The result to post for `task`; never fails (a failure is an "error" result).
@@ -67,8 +82,24 @@ class PrivacyStep {
   protocol::TaskResult SecurePhase(const protocol::Task& task, DataProvider& data,
                                    const NodePolicy& policy, const analysis::Registry& registry);
 
+  // Runs the analyses (through the clipping of the study's DP bounds, when it has some) and, for
+  // a DP study, adds the node's noise share and charges the ledger. `shares`: how many nodes'
+  // noise shares the released sum is sure to hold.
+  protocol::TaskResult Compute(const protocol::Task& task, DataProvider& data,
+                               const NodePolicy& policy, const analysis::Registry& registry,
+                               uint32_t shares);
+  // Differencing defence on the study population (privacy/differencing.h); refusal text or "".
+  Result<std::string> CheckPopulation(const protocol::Task& task, DataProvider& data,
+                                      const NodePolicy& policy);
+  Status OpenState();
+
   PrivacyStepOptions options_;
   RandomSource& random_;
+  Clock& clock_;
+  std::unique_ptr<privacy::PrivacyLedger> ledger_;
+  std::unique_ptr<privacy::FingerprintStore> fingerprints_;
+  std::unique_ptr<privacy::SqlitePrivacyState> state_;
+  std::optional<crypto::Bytes32> fingerprint_key_;
   std::map<std::string, std::unique_ptr<Session>> sessions_;  // by "<study>/<round>"
 };
 
