@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "hub/secure_rounds.h"
 #include "protocol/codec.h"
 
 namespace passerelle::hub {
@@ -116,6 +117,7 @@ Result<std::unique_ptr<StudyEngine>> StudyEngine::Open(SqliteDb& db,
   RETURN_IF_ERROR(db.Migrate(kMigrations));
   std::sort(options.nodes.begin(), options.nodes.end());
   std::unique_ptr<StudyEngine> e(new StudyEngine(db, registry, clock, random, std::move(options)));
+  RETURN_IF_ERROR(e->OpenSecureRounds());
   // Resume: unfinished tasks get a fresh deadline from now.
   ASSIGN_OR_RETURN(Statement st,
                    db.Prepare("UPDATE tasks SET deadline = ? WHERE state IN ('pending', "
@@ -170,6 +172,7 @@ Result<std::string> StudyEngine::Submit(const json& study, const Principal& who)
     return Status::FailedPrecondition(
         "the hub has no nodes to run the study on (list them under hub.nodes in hub.toml)");
   }
+  RETURN_IF_ERROR(ApplyStudyPrivacy(def, nodes));
   const std::string id = NewStudyId(random_);
   const int64_t now = clock_.NowMicros();
   {
@@ -253,6 +256,7 @@ Status StudyEngine::CreateRoundTasks(const std::string& study_id, int round,
       step.input.values = a.input.values;
       t.steps.push_back(std::move(step));
     }
+    RETURN_IF_ERROR(DecorateTask(study_id, nodes, analyses, t));
     ins.Reset();
     ins.Bind(1, t.task_id).Bind(2, study_id).Bind(3, round).Bind(4, node);
     const std::string payload = t.ToJson().dump();
@@ -308,6 +312,8 @@ Result<std::vector<std::string>> StudyEngine::StudyNodes(const std::string& stud
 // ---- Node side -------------------------------------------------------------------------------
 
 Result<std::optional<std::string>> StudyEngine::NextTaskPayload(const std::string& node) {
+  ASSIGN_OR_RETURN(auto secure_payload, NextSecurePayload(node));
+  if (secure_payload) return secure_payload;
   ASSIGN_OR_RETURN(Statement q, db_.Prepare("SELECT task_id, payload, state FROM tasks WHERE node "
                                             "= ? AND state IN ('pending', 'dispatched') ORDER BY "
                                             "created_at, task_id LIMIT 1"));
@@ -356,6 +362,8 @@ Result<AcceptOutcome> StudyEngine::AcceptResult(const std::string& node, const s
   if (idempotency_key.empty() || idempotency_key.size() > 200) {
     return Status::InvalidArgument("an Idempotency-Key header of 1 to 200 characters is required");
   }
+  ASSIGN_OR_RETURN(auto secure_outcome, AcceptSecureResult(node, task_id, idempotency_key, result));
+  if (secure_outcome) return *secure_outcome;
   ASSIGN_OR_RETURN(Statement q, db_.Prepare("SELECT study_id, round, node, state, "
                                             "idempotency_key, payload FROM tasks WHERE task_id = "
                                             "?"));
@@ -411,7 +419,12 @@ Result<AcceptOutcome> StudyEngine::AcceptResult(const std::string& node, const s
       const analysis::Analysis* a = registry_.Find(step.type);
       analysis::RoundInput in{step.input.params, step.input.values};
       ASSIGN_OR_RETURN(size_t len, a->ShareLength(*spec, step.round, in));
-      if (share->values.size() != len) {
+      if (task.secagg && !share->values.empty()) {
+        return Status::InvalidArgument(fmt::format(
+            "result.shares: analysis \"{}\": a secure round sends its values masked, not in clear",
+            step.analysis_id));
+      }
+      if (!task.secagg && share->values.size() != len) {
         return Status::InvalidArgument(
             fmt::format("result.shares: analysis \"{}\" round {} needs {} values, got {}",
                         step.analysis_id, step.round, len, share->values.size()));
@@ -432,7 +445,11 @@ Result<AcceptOutcome> StudyEngine::AcceptResult(const std::string& node, const s
     up.Bind(1, new_state).Bind(2, result.ToJson().dump()).Bind(3, idempotency_key);
     up.Bind(4, clock_.NowMicros()).Bind(5, task_id);
     RETURN_IF_ERROR(up.Run().status());
-    if (result.status != protocol::ResultStatus::kOk) {
+    ASSIGN_OR_RETURN(bool restarted,
+                     MaybeRestartSecure(study_id, round, node, result, &notify_nodes));
+    if (restarted) {
+      study_changed = true;
+    } else if (result.status != protocol::ResultStatus::kOk) {
       std::string error =
           result.status == protocol::ResultStatus::kRefused
               ? fmt::format("node {} refused the task{}: {}", node,
@@ -461,7 +478,7 @@ Result<AcceptOutcome> StudyEngine::AcceptResult(const std::string& node, const s
 }
 
 Status StudyEngine::CompleteRound(const std::string& study_id, int round,
-                                  std::vector<std::string>* notify_nodes) {
+                                  std::vector<std::string>* notify_nodes, const SecureSum* secure) {
   ASSIGN_OR_RETURN(std::vector<AnalysisRow> rows, LoadAnalyses(study_id));
   // Results in node-id order: the floating-point sum is then the same on every run.
   ASSIGN_OR_RETURN(Statement q, db_.Prepare("SELECT node, result FROM tasks WHERE study_id = ? "
@@ -474,6 +491,11 @@ Status StudyEngine::CompleteRound(const std::string& study_id, int round,
     auto r = protocol::TaskResult::FromJson(json::parse(q.ColumnText(1), nullptr, false));
     if (!r.ok()) return Status::DataLoss("hub state: malformed stored result");
     results.push_back(std::move(r).value());
+  }
+  q.Reset();
+  if (!secure) {
+    ASSIGN_OR_RETURN(bool is_secure, IsSecureStudy(study_id));
+    if (is_secure) return StartSecureSession(study_id, round, results, notify_nodes);
   }
   ASSIGN_OR_RETURN(Statement up_next, db_.Prepare("UPDATE analyses SET round = ?, input = ?, state "
                                                   "= ? WHERE study_id = ? AND analysis_id = ?"));
@@ -488,10 +510,23 @@ Status StudyEngine::CompleteRound(const std::string& study_id, int round,
     std::vector<double> sum(len, 0.0);
     std::vector<json> metas;
     for (const auto& r : results) {
+      if (secure && !secure->included.count(r.node)) continue;
       for (const auto& s : r.shares) {
         if (s.analysis_id != a.id) continue;
-        for (size_t i = 0; i < len; ++i) sum[i] += s.values[i];
+        if (!secure) {
+          for (size_t i = 0; i < len; ++i) sum[i] += s.values[i];
+        }
         metas.push_back(s.meta);
+      }
+    }
+    if (secure) {
+      // Disclosure control applies to what is revealed in clear: the sum.
+      sum = secure->sums.at(a.id);
+      Status disclosed =
+          DiscloseSecureSum(*analysis, *a.spec, a.round, a.input, secure->thresholds, sum);
+      if (!disclosed.ok()) {
+        return FailStudy(study_id, fmt::format("analysis {} ({}), round {}: {}", a.id, a.type,
+                                               a.round, disclosed.message()));
       }
     }
     auto outcome = analysis->Combine(*a.spec, a.round, a.input, sum, metas, a.state);
@@ -556,6 +591,8 @@ Status StudyEngine::CompleteRound(const std::string& study_id, int round,
       disclosure[r.node] = {{"min_cell", r.applied.min_cell}, {"min_rows", r.applied.min_rows}};
     }
     result["disclosure"] = std::move(disclosure);
+    ASSIGN_OR_RETURN(json privacy, PrivacyReport(study_id, secure));
+    if (!privacy.empty()) result["privacy"] = std::move(privacy);
     ASSIGN_OR_RETURN(Statement done, db_.Prepare("UPDATE studies SET state = 'completed', result = "
                                                  "?, updated_at = ? WHERE id = ?"));
     done.Bind(1, result.dump()).Bind(2, now).Bind(3, study_id);
@@ -594,6 +631,7 @@ Status StudyEngine::FailStudy(const std::string& study_id, const std::string& er
                                              "updated_at = ? WHERE id = ? AND state = 'running'"));
   st.Bind(1, error).Bind(2, clock_.NowMicros()).Bind(3, study_id);
   RETURN_IF_ERROR(st.Run().status());
+  RETURN_IF_ERROR(CancelSecureTasks(study_id));
   ASSIGN_OR_RETURN(Statement tasks, db_.Prepare("UPDATE tasks SET state = 'cancelled' WHERE "
                                                 "study_id = ? AND state IN ('pending', "
                                                 "'dispatched')"));
@@ -604,6 +642,7 @@ Status StudyEngine::FailStudy(const std::string& study_id, const std::string& er
 }
 
 Result<int> StudyEngine::CheckDeadlines() {
+  ASSIGN_OR_RETURN(int secure_changed, CheckSecureDeadlines());
   ASSIGN_OR_RETURN(Statement q, db_.Prepare("SELECT t.study_id, t.node, t.state FROM tasks t JOIN "
                                             "studies s ON s.id = t.study_id WHERE s.state = "
                                             "'running' AND t.state IN ('pending', 'dispatched') "
@@ -620,7 +659,7 @@ Result<int> StudyEngine::CheckDeadlines() {
                                                  : "it fetched its task but sent no result"));
   }
   q.Reset();
-  if (overdue.empty()) return 0;
+  if (overdue.empty()) return secure_changed;
   {
     ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(db_));
     for (const auto& [study, reasons] : overdue) {
@@ -633,7 +672,7 @@ Result<int> StudyEngine::CheckDeadlines() {
   if (on_study_changed_) {
     for (const auto& [study, reasons] : overdue) on_study_changed_(study);
   }
-  return static_cast<int>(overdue.size());
+  return static_cast<int>(overdue.size()) + secure_changed;
 }
 
 // ---- Researcher side -------------------------------------------------------------------------

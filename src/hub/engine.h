@@ -46,6 +46,8 @@
 
 namespace passerelle::hub {
 
+struct SecureSum;  // hub/secure_rounds.h
+
 struct EngineOptions {
   // The federation's nodes (their certificate CNs). A study runs on all of them unless it lists
   // a subset.
@@ -137,11 +139,43 @@ class StudyEngine {
                           const std::vector<std::string>& nodes,
                           const std::vector<AnalysisRow>& analyses);
   // Combines a finished round (inside the caller's transaction).
+  // `secure`: the round's sums revealed by secure aggregation (else the shares are summed, or a
+  // secure session is started when the study is secure).
   Status CompleteRound(const std::string& study_id, int round,
-                       std::vector<std::string>* notify_nodes);
+                       std::vector<std::string>* notify_nodes, const SecureSum* secure = nullptr);
   Status FailStudy(const std::string& study_id, const std::string& error);
   Result<std::vector<std::string>> StudyNodes(const std::string& study_id);
   Result<std::optional<std::string>> NextTaskPayload(const std::string& node);
+
+  // Secure aggregation and study privacy, defined in hub/secure_rounds.cc.
+  Status OpenSecureRounds();
+  // Submit: validates study.privacy and makes the study secure when a node requires it.
+  Status ApplyStudyPrivacy(protocol::StudyDefinition& def, const std::vector<std::string>& nodes);
+  // CreateRoundTasks: the study's privacy block and, for a secure study, the advertise phase.
+  Status DecorateTask(const std::string& study_id, const std::vector<std::string>& nodes,
+                      const std::vector<AnalysisRow>& analyses, protocol::Task& task);
+  Result<bool> IsSecureStudy(const std::string& study_id);
+  Status StartSecureSession(const std::string& study_id, int round,
+                            const std::vector<protocol::TaskResult>& results,
+                            std::vector<std::string>* notify_nodes);
+  Result<std::optional<std::string>> NextSecurePayload(const std::string& node);
+  // Unset when `task_id` is not a secure-phase task.
+  Result<std::optional<AcceptOutcome>> AcceptSecureResult(const std::string& node,
+                                                          const std::string& task_id,
+                                                          const std::string& idempotency_key,
+                                                          const protocol::TaskResult& result);
+  // A refusal by rule "require_secure_aggregation" of a plain study: restarts it as a secure
+  // study in the next study round (inside the caller's transaction). False: not such a refusal.
+  Result<bool> MaybeRestartSecure(const std::string& study_id, int round, const std::string& node,
+                                  const protocol::TaskResult& result,
+                                  std::vector<std::string>* notify_nodes);
+  // Closes `phase` of a session once no answer is outstanding (inside the caller's transaction).
+  Status AdvanceSecureSession(const std::string& study_id, int round, const std::string& phase,
+                              std::vector<std::string>* notify_nodes);
+  Result<int> CheckSecureDeadlines();
+  Status CancelSecureTasks(const std::string& study_id);
+  // result["privacy"] of a completed study (empty when it used no privacy mechanism).
+  Result<nlohmann::json> PrivacyReport(const std::string& study_id, const SecureSum* secure);
 
   SqliteDb& db_;
   const analysis::Registry& registry_;

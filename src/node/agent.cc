@@ -9,6 +9,7 @@
 #include "common/strings.h"
 #include "crypto/pki.h"
 #include "net/client.h"
+#include "node/privacy_step.h"
 #include "protocol/codec.h"
 #include "protocol/messages.h"
 
@@ -68,7 +69,8 @@ Result<NodeOptions> LoadNodeConfig(const Config& config, const std::filesystem::
       {"node.id", "node.hub", "node.journal", "node.long_poll_seconds", "data.duckdb", "tls.ca",
        "tls.cert", "tls.key", "policy.min_cell", "policy.min_rows", "policy.max_levels",
        "policy.analyses", "policy.datasets", "governance.state", "governance.audit_key",
-       "policy.glm_max_params_ratio"});
+       "policy.glm_max_params_ratio", "policy.require_secure_aggregation",
+       "policy.dp_rho_budget", "policy.min_population_difference"});
   if (!unknown.empty()) {
     return Status::InvalidArgument(
         fmt::format("{}: unknown key \"{}\"", config.source(), unknown.front()));
@@ -100,7 +102,7 @@ Result<std::unique_ptr<NodeAgent>> NodeAgent::Create(const NodeOptions& options,
                     options.node_id, info.subject_cn));
   }
   if (options.failpoint != "" && options.failpoint != "exit_before_post" &&
-      options.failpoint != "exit_after_post") {
+      options.failpoint != "exit_after_post" && !IsPrivacyFailpoint(options.failpoint)) {
     return Status::InvalidArgument(fmt::format("unknown failpoint \"{}\"", options.failpoint));
   }
   ASSIGN_OR_RETURN(auto tls, crypto::TlsContext::Client(options.tls));
@@ -111,6 +113,12 @@ Result<std::unique_ptr<NodeAgent>> NodeAgent::Create(const NodeOptions& options,
     ASSIGN_OR_RETURN(agent->gate_,
                      GovernanceGate::Open(options.governance, options.node_id, clock));
   }
+  agent->privacy_ =
+      std::make_unique<PrivacyStep>(PrivacyStepOptions{options.node_id, options.failpoint,
+                                                       options.journal_path.parent_path() /
+                                                           (options.journal_path.stem().string() +
+                                                            "-privacy.sqlite")},
+                                    random, clock);
   net::ClientOptions co;
   co.base_url = options.hub_url;
   co.request_timeout = std::chrono::milliseconds(30'000);
@@ -232,7 +240,7 @@ Status NodeAgent::HandleTask(const std::string& body) {
     log::Info("node {}: running task {} ({} analysis step(s))", options_.node_id, task->task_id,
               task->steps.size());
     protocol::TaskResult result = RunGoverned(gate_.get(), *task, body, options_.node_id, [&] {
-      return ExecuteTask(*task, *data_, options_.policy, options_.node_id, registry_);
+      return privacy_->Execute(*task, *data_, options_.policy, registry_);
     });
     std::array<uint8_t, 16> key{};
     random_.Fill(key);

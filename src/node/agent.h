@@ -34,6 +34,8 @@ class HttpsClient;
 
 namespace passerelle::node {
 
+class PrivacyStep;  // node/privacy_step.h
+
 struct NodeOptions {
   // This node's id; must be the CN of its certificate.
   std::string node_id;
@@ -108,6 +110,7 @@ class NodeAgent {
   RandomSource& random_;
   std::unique_ptr<Journal> journal_;
   std::unique_ptr<GovernanceGate> gate_;
+  std::unique_ptr<PrivacyStep> privacy_;
   std::unique_ptr<net::HttpsClient> client_;
   std::chrono::milliseconds backoff_;
   std::atomic<bool> stop_{false};

@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "node/cohort_provider.h"
+#include "node/privacy_step.h"
 #include "node/sql_table.h"
 
 namespace passerelle::node {
@@ -88,7 +89,8 @@ protocol::TaskResult ExecuteTask(const protocol::Task& task, DataProvider& data,
     auto spec = registry.ParseSpec(step.spec, fmt::format("task.steps[{}].spec", i));
     if (!spec.ok()) return fail(spec.status().message());
     analysis::RoundInput input{step.input.params, step.input.values};
-    auto share = analysis::ComputeShare(*a, **table, **spec, step.round, input, t);
+    auto share =
+        ComputeNodeShare(*a, **table, **spec, step.round, input, t, task.secagg.has_value());
     if (!share.ok()) {
       std::string rule = analysis::RefusalRule(share.status());
       std::string message = fmt::format("analysis {} ({}): {}", step.analysis_id, step.type,

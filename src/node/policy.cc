@@ -19,6 +19,16 @@ Result<NodePolicy> LoadPolicy(const Config& config) {
   }
   ASSIGN_OR_RETURN(p.analyses, config.GetStringList("policy.analyses", p.analyses));
   ASSIGN_OR_RETURN(p.datasets, config.GetStringList("policy.datasets", p.datasets));
+  ASSIGN_OR_RETURN(p.require_secure_aggregation,
+                   config.GetBool("policy.require_secure_aggregation", false));
+  ASSIGN_OR_RETURN(p.dp_rho_budget, config.GetDouble("policy.dp_rho_budget", p.dp_rho_budget));
+  ASSIGN_OR_RETURN(p.min_population_difference,
+                   config.GetInt("policy.min_population_difference", 0));
+  if (!(p.dp_rho_budget >= 0) || p.min_population_difference < 0) {
+    return Status::InvalidArgument(
+        fmt::format("{}: policy.dp_rho_budget and policy.min_population_difference must be >= 0",
+                    config.source()));
+  }
   if (p.min_cell < 1 || p.min_rows < 1 || p.max_levels < 1) {
     return Status::InvalidArgument(
         fmt::format("{}: policy.min_cell, policy.min_rows and policy.max_levels must be at least 1",

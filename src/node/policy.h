@@ -32,6 +32,15 @@ struct NodePolicy {
   std::vector<std::string> analyses = {"count", "summary", "table", "table1", "glm", "cox", "km"};
   // The datasets this node serves; empty: every flat table of its database.
   std::vector<std::string> datasets;
+  // Release only securely aggregated sums: a plain task is refused with rule
+  // "require_secure_aggregation", and the hub restarts the study securely (docs/privacy.md).
+  bool require_secure_aggregation = false;
+  // zCDP budget (rho) of each project at this node for differentially private releases; a study
+  // whose release would go past it is refused, saying what is left.
+  double dp_rho_budget = 1.0;
+  // Differencing defence: a study whose population differs from a recent one of the same
+  // project by fewer than this many persons (and more than zero) is refused. 0: min_rows.
+  int64_t min_population_difference = 0;
 };
 
 // Reads [policy] keys (min_cell, min_rows, max_levels, analyses, datasets) of `config`.

@@ -133,13 +133,21 @@ Result<SiteKey> ReadSiteKeyFile(const std::filesystem::path& path) {
         path.string(), sb.st_mode & 0777));
   }
   ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  Result<SiteKey> key = ParseSiteKeyText(text, path.string());
+  crypto::SecureZero(std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size()));
+  return key;
+}
+
+Result<SiteKey> ParseSiteKeyText(std::string_view text, std::string_view source) {
   std::vector<std::string> lines = Split(text, '\n');
   Status bad = Status::InvalidArgument(
       fmt::format("{}: not a passerelle site key file (expected \"{}\" and 64 hexadecimal digits)",
-                  path.string(), kSiteKeyHeader));
+                  source, kSiteKeyHeader));
   if (lines.size() < 2 || Trim(lines[0]) != kSiteKeyHeader) return bad;
   Result<std::vector<uint8_t>> raw = crypto::FromHex(Trim(lines[1]));
-  crypto::SecureZero(std::span<uint8_t>(reinterpret_cast<uint8_t*>(text.data()), text.size()));
+  for (auto& line : lines) {
+    crypto::SecureZero(std::span<uint8_t>(reinterpret_cast<uint8_t*>(line.data()), line.size()));
+  }
   if (!raw.ok() || raw->size() != 32) return bad;
   SiteKey key;
   std::copy(raw->begin(), raw->end(), key.bytes.begin());

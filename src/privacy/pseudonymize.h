@@ -67,6 +67,8 @@ struct SiteKey {
 Status WriteNewSiteKeyFile(const std::filesystem::path& path, RandomSource& random);
 // Reads a key file; refuses one that group or others may read or write.
 Result<SiteKey> ReadSiteKeyFile(const std::filesystem::path& path);
+// The parser of a key file's text (`source` names it in errors); what ReadSiteKeyFile uses.
+Result<SiteKey> ParseSiteKeyText(std::string_view text, std::string_view source);
 
 struct PseudonymKeys {
   crypto::Bytes32 id_key{};

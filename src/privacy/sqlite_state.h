@@ -1,8 +1,7 @@
 // The node's durable privacy state in a SQLite file: the privacy-budget ledger and the recent
-// population fingerprints, so that a restart resets neither. Written on the sqlite3 C API (the
-// project's common SQLite wrapper can replace it when merged); WAL mode, synchronous=FULL, and a
-// BEGIN IMMEDIATE transaction around every check-and-charge so that two processes sharing the
-// file cannot both spend the last of a budget.
+// population fingerprints, so that a restart resets neither. On the project's SQLite wrapper
+// (common/sqlite.h): WAL mode, synchronous=FULL, and a BEGIN IMMEDIATE transaction around every
+// check-and-charge so that two processes sharing the file cannot both spend the last of a budget.
 //
 // Schema (user_version 1):
 //   privacy_ledger(node_id, project_id, release_id, rho_units, description, time_micros),
@@ -22,7 +21,9 @@
 #include "privacy/accountant.h"
 #include "privacy/differencing.h"
 
-struct sqlite3;
+namespace passerelle {
+class SqliteDb;
+}
 
 namespace passerelle::privacy {
 
@@ -43,12 +44,11 @@ class SqlitePrivacyState final : public PrivacyLedger, public FingerprintStore {
              const StoredFingerprint& fingerprint, size_t keep) override;
 
  private:
-  explicit SqlitePrivacyState(sqlite3* db) : db_(db) {}
-  Status Exec(const char* sql);
+  explicit SqlitePrivacyState(std::unique_ptr<SqliteDb> db);
   Result<std::pair<int64_t, int64_t>> SpentLocked(std::string_view node_id,
                                                   std::string_view project_id);
   std::mutex mu_;
-  sqlite3* db_;
+  std::unique_ptr<SqliteDb> db_;
 };
 
 }  // namespace passerelle::privacy

@@ -151,6 +151,45 @@ Status CheckCohortDataset(const std::optional<CohortRequest>& cohort, std::strin
   return Status::Ok();
 }
 
+json SecaggToJson(const SecaggWire& w, bool with_session) {
+  json j = {{"phase", w.phase}, {"payload", w.payload}};
+  if (with_session) j["session"] = w.session;
+  return j;
+}
+
+// The secure-aggregation block of a task or a result; the payload stays base64 here (its binary
+// message is decoded by the side that uses it, privacy/secagg.h).
+Result<SecaggWire> SecaggFromJson(const json& j, std::string_view path, bool with_session) {
+  RETURN_IF_ERROR(RequireObject(j, path));
+  if (with_session) {
+    RETURN_IF_ERROR(CheckKnownKeys(j, {"phase", "session", "payload"}, path));
+  } else {
+    RETURN_IF_ERROR(CheckKnownKeys(j, {"phase", "payload"}, path));
+  }
+  SecaggWire w;
+  ASSIGN_OR_RETURN(w.phase, GetString(j, "phase", path));
+  if (w.phase != "advertise" && w.phase != "share_keys" && w.phase != "masked_input" &&
+      w.phase != "unmask") {
+    return Status::InvalidArgument(fmt::format(
+        "{}.phase: must be \"advertise\", \"share_keys\", \"masked_input\" or \"unmask\"", path));
+  }
+  ASSIGN_OR_RETURN(auto payload, GetOptionalString(j, "payload", path));
+  w.payload = payload.value_or("");
+  if (with_session) {
+    auto s = j.find("session");
+    if (s == j.end() || !s->is_object()) {
+      return Status::InvalidArgument(fmt::format("{}.session: expected an object", path));
+    }
+    w.session = *s;
+  }
+  return w;
+}
+
+Result<json> PrivacyFromJson(const json& j, std::string_view path) {
+  RETURN_IF_ERROR(RequireObject(j, path));
+  return j;
+}
+
 }  // namespace
 
 Status ValidateAnalysisId(std::string_view id, std::string_view path) {
@@ -194,6 +233,7 @@ json StudyDefinition::ToJson() const {
   if (!d.empty()) j["disclosure"] = d;
   j["analyses"] = json::array();
   for (const auto& a : analyses) j["analyses"].push_back(a.spec);
+  if (!privacy.empty()) j["privacy"] = privacy;
   return j;
 }
 
@@ -202,7 +242,8 @@ Result<StudyDefinition> StudyDefinition::FromJson(const json& j) {
   RETURN_IF_ERROR(RequireObject(j, path));
   RETURN_IF_ERROR(CheckKnownKeys(j,
                                  {"name", "description", "dataset", "cohort", "covariates",
-                                  "outcome", "project", "nodes", "disclosure", "analyses"},
+                                  "outcome", "project", "nodes", "disclosure", "analyses",
+                                  "privacy"},
                                  path));
   StudyDefinition s;
   ASSIGN_OR_RETURN(s.name, GetString(j, "name", path));
@@ -235,6 +276,15 @@ Result<StudyDefinition> StudyDefinition::FromJson(const json& j) {
   }
   if (j.contains("disclosure")) {
     ASSIGN_OR_RETURN(s.disclosure, DisclosureFromJson(j["disclosure"], "study.disclosure"));
+  }
+  if (auto p = j.find("privacy"); p != j.end()) {
+    // The hub checks the contents (privacy/study_privacy.h); the shape is checked here.
+    RETURN_IF_ERROR(RequireObject(*p, "study.privacy"));
+    RETURN_IF_ERROR(CheckKnownKeys(*p, {"secure_aggregation", "dp"}, "study.privacy"));
+    ASSIGN_OR_RETURN(auto secure, GetOptionalBool(*p, "secure_aggregation", "study.privacy"));
+    (void)secure;
+    if (p->contains("dp")) RETURN_IF_ERROR(RequireObject((*p)["dp"], "study.privacy.dp"));
+    s.privacy = *p;
   }
   auto it = j.find("analyses");
   if (it == j.end()) return Status::InvalidArgument("study.analyses: required");
@@ -285,6 +335,8 @@ json Task::ToJson() const {
     step["input"] = std::move(input);
     j["steps"].push_back(std::move(step));
   }
+  if (secagg) j["secagg"] = SecaggToJson(*secagg, true);
+  if (!privacy.empty()) j["privacy"] = privacy;
   return j;
 }
 
@@ -294,7 +346,7 @@ Result<Task> Task::FromJson(const json& j) {
   RETURN_IF_ERROR(CheckKnownKeys(j,
                                  {"protocol", "task_id", "study_id", "round", "node", "dataset",
                                   "cohort", "covariates", "outcome", "project", "disclosure",
-                                  "steps"},
+                                  "steps", "secagg", "privacy"},
                                  path));
   RETURN_IF_ERROR(CheckVersion(j, path));
   Task t;
@@ -346,6 +398,12 @@ Result<Task> Task::FromJson(const json& j) {
     }
     t.steps.push_back(std::move(step));
   }
+  if (auto sa = j.find("secagg"); sa != j.end()) {
+    ASSIGN_OR_RETURN(t.secagg, SecaggFromJson(*sa, "task.secagg", true));
+  }
+  if (auto p = j.find("privacy"); p != j.end()) {
+    ASSIGN_OR_RETURN(t.privacy, PrivacyFromJson(*p, "task.privacy"));
+  }
   return t;
 }
 
@@ -381,6 +439,8 @@ json TaskResult::ToJson() const {
                            {"values", EncodeVector(s.values)},
                            {"meta", s.meta}});
   }
+  if (secagg) j["secagg"] = SecaggToJson(*secagg, false);
+  if (!privacy.empty()) j["privacy"] = privacy;
   return j;
 }
 
@@ -389,7 +449,7 @@ Result<TaskResult> TaskResult::FromJson(const json& j) {
   RETURN_IF_ERROR(RequireObject(j, path));
   RETURN_IF_ERROR(CheckKnownKeys(j,
                                  {"protocol", "task_id", "study_id", "round", "node", "status",
-                                  "rule", "message", "applied", "shares"},
+                                  "rule", "message", "applied", "shares", "secagg", "privacy"},
                                  path));
   RETURN_IF_ERROR(CheckVersion(j, path));
   TaskResult r;
@@ -446,6 +506,12 @@ Result<TaskResult> TaskResult::FromJson(const json& j) {
       }
       r.shares.push_back(std::move(share));
     }
+  }
+  if (auto sa = j.find("secagg"); sa != j.end()) {
+    ASSIGN_OR_RETURN(r.secagg, SecaggFromJson(*sa, "result.secagg", false));
+  }
+  if (auto p = j.find("privacy"); p != j.end()) {
+    ASSIGN_OR_RETURN(r.privacy, PrivacyFromJson(*p, "result.privacy"));
   }
   if (r.status != ResultStatus::kOk && !r.shares.empty()) {
     return Status::InvalidArgument(

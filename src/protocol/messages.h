@@ -70,6 +70,17 @@ struct CohortRequest {
 // The dataset name a cohort study runs on: the node's OMOP CDM.
 inline constexpr std::string_view kOmopDataset = "omop";
 
+// Secure aggregation of one study round (docs/secure-aggregation.md, docs/protocol.md): the
+// phase a task or a result belongs to and the phase's binary message, base64. Absent: the round
+// is not securely aggregated.
+struct SecaggWire {
+  std::string phase;  // "advertise", "share_keys", "masked_input", "unmask"
+  // Task only: {"participants": {node: index}, "threshold", "vector_length", "fractional_bits",
+  // "max_abs"} (the session's parameters, bound into its id).
+  nlohmann::json session = nlohmann::json::object();
+  std::string payload;  // base64 of the phase's message; empty in an "advertise" task
+};
+
 struct StudyDefinition {
   std::string name;
   std::string description;
@@ -79,6 +90,8 @@ struct StudyDefinition {
   std::vector<std::string> nodes;      // empty: every node of the federation
   DisclosureRequest disclosure;
   std::vector<AnalysisRequest> analyses;
+  // {"secure_aggregation": bool, "dp": {...}} (docs/privacy.md); empty: none asked for.
+  nlohmann::json privacy = nlohmann::json::object();
 
   nlohmann::json ToJson() const;
   static Result<StudyDefinition> FromJson(const nlohmann::json& j);
@@ -108,6 +121,8 @@ struct Task {
   std::string project;  // the study's governance project ("" when none; optional on the wire)
   DisclosureRequest disclosure;
   std::vector<TaskStep> steps;
+  std::optional<SecaggWire> secagg;                   // set: a secure round (phase + message)
+  nlohmann::json privacy = nlohmann::json::object();  // the study's privacy block (+ "project")
 
   nlohmann::json ToJson() const;
   static Result<Task> FromJson(const nlohmann::json& j);
@@ -132,7 +147,9 @@ struct TaskResult {
   std::string rule;     // refused: the policy rule ("min_rows", "analyses", ...)
   std::string message;  // refused/error: what happened, naming the node
   AppliedThresholds applied;
-  std::vector<Share> shares;
+  std::vector<Share> shares;         // secure round: values empty (they travel masked in secagg)
+  std::optional<SecaggWire> secagg;  // a secure round's message for the hub
+  nlohmann::json privacy = nlohmann::json::object();  // e.g. {"dp": {"rho", "rho_left"}}
 
   nlohmann::json ToJson() const;
   static Result<TaskResult> FromJson(const nlohmann::json& j);

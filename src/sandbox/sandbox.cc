@@ -173,7 +173,9 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::Start(
     no.hub_url = url;
     no.tls = {ca.cert_pem, cert.cert_pem, cert.key_pem};
     no.journal_path = d.dir / fmt::format("node-{}-journal.sqlite", n.name);
-    no.policy = options.policy;
+    no.policy =
+        options.node_policies.count(n.name) ? options.node_policies.at(n.name) : options.policy;
+    if (options.failpoints.count(n.name)) no.failpoint = options.failpoints.at(n.name);
     // The node's own governance: a fresh key, and its custodian's approval of the project.
     no.governance.state = d.dir / fmt::format("node-{}-governance.sqlite", n.name);
     no.governance.audit_key = d.dir / fmt::format("node-{}-audit.key", n.name);

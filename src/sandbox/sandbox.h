@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +50,10 @@ struct FederationOptions {
   std::chrono::milliseconds long_poll{10'000};
   // Where the hub state and node journals go; empty: a temporary folder removed at the end.
   std::filesystem::path work_dir;
+  // Per-node overrides, by node name (tests): a node's own policy, and a failpoint
+  // (node::NodeOptions::failpoint).
+  std::map<std::string, node::NodePolicy> node_policies;
+  std::map<std::string, std::string> failpoints;
 };
 
 class LocalFederation {
