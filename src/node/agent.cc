@@ -54,10 +54,14 @@ Result<NodeOptions> LoadNodeConfig(const Config& config, const std::filesystem::
   if (!tls.ok()) return tls.status().WithContext(config.source());
   o.tls = std::move(tls).value();
   ASSIGN_OR_RETURN(o.policy, LoadPolicy(config));
-  auto unknown = config.UnknownKeys({"node.id", "node.hub", "node.journal",
-                                     "node.long_poll_seconds", "data.duckdb", "tls.ca", "tls.cert",
-                                     "tls.key", "policy.min_cell", "policy.min_rows",
-                                     "policy.max_levels", "policy.analyses", "policy.datasets"});
+  ASSIGN_OR_RETURN(o.pprl, LoadLinkageConfig(config, resolve));
+  std::vector<std::string> known = {
+      "node.id",         "node.hub",        "node.journal",      "node.long_poll_seconds",
+      "data.duckdb",     "tls.ca",          "tls.cert",          "tls.key",
+      "policy.min_cell", "policy.min_rows", "policy.max_levels", "policy.analyses",
+      "policy.datasets"};
+  for (auto& k : LinkageConfigKeys()) known.push_back(std::move(k));
+  auto unknown = config.UnknownKeys(known);
   if (!unknown.empty()) {
     return Status::InvalidArgument(
         fmt::format("{}: unknown key \"{}\"", config.source(), unknown.front()));
@@ -96,6 +100,9 @@ Result<std::unique_ptr<NodeAgent>> NodeAgent::Create(const NodeOptions& options,
   std::unique_ptr<NodeAgent> agent(
       new NodeAgent(options, std::move(data), registry, clock, random));
   ASSIGN_OR_RETURN(agent->journal_, Journal::Open(options.journal_path, clock));
+  std::filesystem::path linkage_state = options.pprl.state_path;
+  if (linkage_state.empty()) linkage_state = options.journal_path.string() + ".linkage.sqlite";
+  ASSIGN_OR_RETURN(agent->linkage_state_, LinkageState::Open(linkage_state));
   net::ClientOptions co;
   co.base_url = options.hub_url;
   co.request_timeout = std::chrono::milliseconds(30'000);
@@ -188,6 +195,17 @@ Status NodeAgent::HandleTask(const std::string& body) {
                parsed.status().message());
     return Status::Ok();
   }
+  if (protocol::IsLinkageTask(*parsed)) {
+    ++tasks_handled_;
+    LinkageContext ctx{options_.node_id,
+                       *client_,
+                       random_,
+                       options_.policy.min_cell,
+                       *linkage_state_,
+                       options_.pprl,
+                       [this] { return stopping(); }};
+    return RunLinkageTask(*parsed, ctx);
+  }
   auto task = protocol::Task::FromJson(*parsed);
   if (!task.ok()) {
     log::Error("node {}: the hub sent an invalid task: {}", options_.node_id,
@@ -216,8 +234,13 @@ Status NodeAgent::HandleTask(const std::string& body) {
   } else {
     log::Info("node {}: running task {} ({} analysis step(s))", options_.node_id, task->task_id,
               task->steps.size());
+    std::unique_ptr<DataProvider> linked;  // a study over a linkage (node/linkage.h)
+    if (task->linkage) {
+      linked =
+          std::make_unique<DeduplicatingProvider>(*data_, linkage_state_.get(), *task->linkage);
+    }
     protocol::TaskResult result =
-        ExecuteTask(*task, *data_, options_.policy, options_.node_id, registry_);
+        ExecuteTask(*task, linked ? *linked : *data_, options_.policy, options_.node_id, registry_);
     std::array<uint8_t, 16> key{};
     random_.Fill(key);
     entry.task_id = task->task_id;

@@ -25,6 +25,7 @@
 #include "crypto/tls.h"
 #include "node/executor.h"
 #include "node/journal.h"
+#include "node/linkage.h"
 #include "node/policy.h"
 
 namespace passerelle::net {
@@ -45,6 +46,8 @@ struct NodeOptions {
   // The node's DuckDB database (for LoadNodeConfig; the agent itself takes a DataProvider).
   std::filesystem::path data_path;
   NodePolicy policy;
+  // Record linkage ([pprl] in node.toml; node/linkage.h).
+  LinkageNodeOptions pprl;
   // How long the hub may hold a poll before answering "nothing yet".
   std::chrono::milliseconds long_poll{20'000};
   // Backoff between failed attempts: doubles from initial to max, with ±50% jitter.
@@ -63,6 +66,8 @@ struct NodeOptions {
 //   [tls]    ca = "pki/ca.crt", cert = "pki/fr.crt", key = "pki/fr.key"
 //   [policy] min_cell = 10, min_rows = 10, max_levels = 100,
 //            analyses = ["count", "summary", "table"], datasets = []
+//   [pprl]   identities = "persons.csv", delimiter = ",", state = "node-linkage.sqlite",
+//            timeout_seconds = 600                                   (node/linkage.h)
 Result<NodeOptions> LoadNodeConfig(const Config& config, const std::filesystem::path& base_dir);
 
 class NodeAgent {
@@ -102,6 +107,7 @@ class NodeAgent {
   Clock& clock_;
   RandomSource& random_;
   std::unique_ptr<Journal> journal_;
+  std::unique_ptr<LinkageState> linkage_state_;
   std::unique_ptr<net::HttpsClient> client_;
   std::chrono::milliseconds backoff_;
   std::atomic<bool> stop_{false};

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "analysis/analysis.h"
 #include "analysis/analysis_table.h"
@@ -25,6 +26,11 @@ class DataProvider {
   // The analysis table of `dataset`; NotFound when the node does not hold it.
   virtual Result<std::unique_ptr<analysis::AnalysisTable>> OpenTable(
       const std::string& dataset) = 0;
+  // The table of `dataset` without the rows whose `id_column` (as text) is in `exclude`: record
+  // linkage's deduplication (node/linkage.h, where the default, kUnimplemented, is defined).
+  virtual Result<std::unique_ptr<analysis::AnalysisTable>> OpenTableExcluding(
+      const std::string& dataset, const std::string& id_column,
+      const std::vector<std::string>& exclude);
 };
 
 // Flat tables of the node's store (SQL pushdown).
@@ -33,6 +39,10 @@ class StoreDataProvider final : public DataProvider {
   explicit StoreDataProvider(std::unique_ptr<store::DataSource> source)
       : source_(std::move(source)) {}
   Result<std::unique_ptr<analysis::AnalysisTable>> OpenTable(const std::string& dataset) override;
+  // Defined in node/linkage.cc.
+  Result<std::unique_ptr<analysis::AnalysisTable>> OpenTableExcluding(
+      const std::string& dataset, const std::string& id_column,
+      const std::vector<std::string>& exclude) override;
 
  private:
   std::unique_ptr<store::DataSource> source_;

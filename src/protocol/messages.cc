@@ -122,6 +122,7 @@ json StudyDefinition::ToJson() const {
   if (!d.empty()) j["disclosure"] = d;
   j["analyses"] = json::array();
   for (const auto& a : analyses) j["analyses"].push_back(a.spec);
+  if (linkage) j["linkage"] = linkage->ToJson();
   return j;
 }
 
@@ -129,7 +130,9 @@ Result<StudyDefinition> StudyDefinition::FromJson(const json& j) {
   const std::string path = "study";
   RETURN_IF_ERROR(RequireObject(j, path));
   RETURN_IF_ERROR(CheckKnownKeys(
-      j, {"name", "description", "dataset", "project", "nodes", "disclosure", "analyses"}, path));
+      j,
+      {"name", "description", "dataset", "project", "nodes", "disclosure", "analyses", "linkage"},
+      path));
   StudyDefinition s;
   ASSIGN_OR_RETURN(s.name, GetString(j, "name", path));
   if (s.name.empty() || s.name.size() > 200) {
@@ -182,6 +185,9 @@ Result<StudyDefinition> StudyDefinition::FromJson(const json& j) {
     r.spec = a;
     s.analyses.push_back(std::move(r));
   }
+  if (j.contains("linkage")) {
+    ASSIGN_OR_RETURN(s.linkage, LinkageUse::FromJson(j["linkage"], "study.linkage"));
+  }
   return s;
 }
 
@@ -205,15 +211,17 @@ json Task::ToJson() const {
     step["input"] = std::move(input);
     j["steps"].push_back(std::move(step));
   }
+  if (linkage) j["linkage"] = linkage->ToJson();
   return j;
 }
 
 Result<Task> Task::FromJson(const json& j) {
   const std::string path = "task";
   RETURN_IF_ERROR(RequireObject(j, path));
-  RETURN_IF_ERROR(CheckKnownKeys(
-      j, {"protocol", "task_id", "study_id", "round", "node", "dataset", "disclosure", "steps"},
-      path));
+  RETURN_IF_ERROR(CheckKnownKeys(j,
+                                 {"protocol", "task_id", "study_id", "round", "node", "dataset",
+                                  "disclosure", "steps", "linkage"},
+                                 path));
   RETURN_IF_ERROR(CheckVersion(j, path));
   Task t;
   ASSIGN_OR_RETURN(t.task_id, GetString(j, "task_id", path));
@@ -259,6 +267,9 @@ Result<Task> Task::FromJson(const json& j) {
       ASSIGN_OR_RETURN(step.input.values, GetVector(*input, "values", ip));
     }
     t.steps.push_back(std::move(step));
+  }
+  if (j.contains("linkage")) {
+    ASSIGN_OR_RETURN(t.linkage, LinkageUse::FromJson(j["linkage"], "task.linkage"));
   }
   return t;
 }

@@ -28,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "protocol/linkage_messages.h"
 
 namespace passerelle::protocol {
 
@@ -65,6 +66,7 @@ struct StudyDefinition {
   std::vector<std::string> nodes;      // empty: every node of the federation
   DisclosureRequest disclosure;
   std::vector<AnalysisRequest> analyses;
+  std::optional<LinkageUse> linkage;  // analyses over a completed linkage (linkage_messages.h)
 
   nlohmann::json ToJson() const;
   static Result<StudyDefinition> FromJson(const nlohmann::json& j);
@@ -92,6 +94,7 @@ struct Task {
   std::string dataset;
   DisclosureRequest disclosure;
   std::vector<TaskStep> steps;
+  std::optional<LinkageUse> linkage;  // the study's linkage use, carried to the node
 
   nlohmann::json ToJson() const;
   static Result<Task> FromJson(const nlohmann::json& j);

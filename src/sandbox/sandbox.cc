@@ -31,6 +31,11 @@ class SharedProvider final : public node::DataProvider {
   Result<std::unique_ptr<analysis::AnalysisTable>> OpenTable(const std::string& d) override {
     return p_->OpenTable(d);
   }
+  Result<std::unique_ptr<analysis::AnalysisTable>> OpenTableExcluding(
+      const std::string& d, const std::string& column,
+      const std::vector<std::string>& exclude) override {
+    return p_->OpenTableExcluding(d, column, exclude);
+  }
 
  private:
   std::shared_ptr<node::DataProvider> p_;
@@ -141,6 +146,8 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::Start(
     no.tls = {ca.cert_pem, cert.cert_pem, cert.key_pem};
     no.journal_path = d.dir / fmt::format("node-{}-journal.sqlite", n.name);
     no.policy = options.policy;
+    no.pprl = options.pprl;
+    no.pprl.identities = n.pprl_identities;
     no.long_poll = options.long_poll;
     no.backoff_initial = std::chrono::milliseconds(50);
     no.backoff_max = std::chrono::milliseconds(1000);
