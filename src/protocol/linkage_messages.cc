@@ -359,7 +359,12 @@ Result<LinkageFailure> LinkageFailure::FromJson(const json& j) {
   RETURN_IF_ERROR(CheckKnownKeys(j, {"message"}, "error"));
   LinkageFailure f;
   ASSIGN_OR_RETURN(f.message, GetString(j, "message", "error"));
-  if (f.message.size() > 3000) f.message.resize(3000);
+  if (f.message.size() > 3000) {
+    // Cut at a character boundary: the message is stored and served as JSON text again.
+    size_t n = 3000;
+    while (n > 0 && (static_cast<unsigned char>(f.message[n]) & 0xC0) == 0x80) --n;
+    f.message.resize(n);
+  }
   return f;
 }
 
