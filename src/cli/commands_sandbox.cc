@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -22,6 +23,7 @@ struct SandboxArgs {
   std::string study;
   std::vector<std::string> nodes;
   std::string policy;
+  std::vector<std::string> identities;  // NAME=IDENTITIES.csv (record linkage)
   double timeout_s = 600;
   double task_timeout_s = 300;
 };
@@ -41,6 +43,17 @@ Status RunSandboxCommand(const SandboxArgs& a) {
           fmt::format("--node \"{}\": expected NAME=DATABASE.duckdb", spec));
     }
     nodes.push_back({spec.substr(0, eq), spec.substr(eq + 1), nullptr});
+  }
+  for (const auto& spec : a.identities) {
+    size_t eq = spec.find('=');
+    auto node = std::find_if(nodes.begin(), nodes.end(), [&](const sandbox::SandboxNode& n) {
+      return eq != std::string::npos && n.name == spec.substr(0, eq);
+    });
+    if (node == nodes.end() || eq + 1 == spec.size()) {
+      return Status::InvalidArgument(fmt::format(
+          "--identities \"{}\": expected NAME=IDENTITIES.csv for a node given with --node", spec));
+    }
+    node->pprl_identities = spec.substr(eq + 1);
   }
   sandbox::FederationOptions opts;
   if (!a.policy.empty()) {
@@ -74,6 +87,8 @@ void RegisterSandboxCommand(CLI::App& app, CliContext& ctx) {
   sb->add_option("--node", args->nodes, "NAME=DATABASE.duckdb, once per node (repeatable)")
       ->required();
   sb->add_option("--policy", args->policy, "policy.toml applied by every node ([policy] keys)");
+  sb->add_option("--identities", args->identities,
+                 "NAME=IDENTITIES.csv: a node's identity file for record linkage (docs/pprl.md)");
   sb->add_option("--timeout", args->timeout_s, "Seconds before giving up")->capture_default_str();
   sb->add_option("--task-timeout", args->task_timeout_s,
                  "Seconds a node may take for one task before the study fails")

@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "hub/secure_rounds.h"
+#include "hub/linkage.h"
 #include "protocol/codec.h"
 
 namespace passerelle::hub {
@@ -222,6 +223,8 @@ Status StudyEngine::CreateRoundTasks(const std::string& study_id, int round,
   const int64_t now = clock_.NowMicros();
   const int64_t deadline =
       now + std::chrono::duration_cast<std::chrono::microseconds>(options_.task_timeout).count();
+  // A study over a linkage carries its use to every task (hub/linkage.h).
+  ASSIGN_OR_RETURN(std::optional<protocol::LinkageUse> linkage, StudyLinkageUse(db_, study_id));
   ASSIGN_OR_RETURN(Statement ins,
                    db_.Prepare("INSERT INTO tasks(task_id, study_id, round, node, payload, state, "
                                "created_at, deadline) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)"));
@@ -245,6 +248,7 @@ Status StudyEngine::CreateRoundTasks(const std::string& study_id, int round,
     t.cohort = cohort;
     t.project = project;
     t.disclosure = disclosure;
+    t.linkage = linkage;
     for (const auto& a : analyses) {
       if (a.done) continue;
       protocol::TaskStep step;

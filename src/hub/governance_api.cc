@@ -101,6 +101,15 @@ Status GovernanceApi::AuthorizeStudy(const gov::Principal& p, const std::string&
         "study {} belongs to no project; its results are not readable [rule: project_member]",
         study_id));
   }
+  return AuthorizeProject(p, project, action);
+}
+
+Status GovernanceApi::AuthorizeProject(const gov::Principal& p, const std::string& project,
+                                       gov::Action action) {
+  if (project.empty()) {
+    return Status::PermissionDenied(
+        "this resource belongs to no project; it is not readable [rule: project_member]");
+  }
   return gov_.Authorize(p, action, gov::Resource::Project(project));
 }
 

@@ -45,6 +45,9 @@ class GovernanceApi {
   // Reading a study (kStudyRead) or its result (kResultRead): members of its project only.
   Status AuthorizeStudy(const governance::Principal& p, const std::string& study_id,
                         governance::Action action);
+  // The same check for a resource of `project` kept outside the engine (a record linkage).
+  Status AuthorizeProject(const governance::Principal& p, const std::string& project,
+                          governance::Action action);
   // The studies of `list` (ListStudies) the caller may read.
   nlohmann::json FilterStudies(const governance::Principal& p, const nlohmann::json& list);
 

@@ -12,9 +12,11 @@
 #include "common/strings.h"
 #include "hub/engine.h"
 #include "hub/governance_api.h"
+#include "hub/linkage.h"
 #include "net/router.h"
 #include "net/server.h"
 #include "protocol/codec.h"
+#include "protocol/linkage_messages.h"
 #include "protocol/messages.h"
 
 namespace passerelle::hub {
@@ -51,6 +53,7 @@ struct Hub::Impl {
   RandomSource& random;
   std::unique_ptr<SqliteDb> db;
   std::unique_ptr<StudyEngine> engine;
+  std::unique_ptr<LinkageService> linkage;  // record linkage (hub/linkage.h)
   net::Router router;
   std::unique_ptr<net::HttpsServer> server;
 
@@ -104,6 +107,10 @@ struct Hub::Impl {
       if (!body.ok()) return r.Send(HttpResponse::Error(400, body.status()));
       auto project = api->AuthorizeSubmit(*who, *body);
       if (!project.ok()) return r.Send(HttpResponse::Error(project.status()));
+      if (protocol::IsLinkageStudy(*body)) return SubmitLinkage(*body, *who, *project, r);
+      if (Status use = linkage->CheckUse(*body); !use.ok()) {
+        return r.Send(HttpResponse::Error(use));
+      }
       auto id = engine->Submit(*body, EnginePrincipal(*who));
       if (!id.ok()) return r.Send(HttpResponse::Error(id.status()));
       api->OnStudySubmitted(*who, *id, *project);
@@ -123,8 +130,11 @@ struct Hub::Impl {
                  auto wait = ParseWait(req, options.max_long_poll);
                  if (!wait.ok()) return r.Send(HttpResponse::Error(wait.status()));
                  const std::string& id = p.at("id");
-                 Status may = api->AuthorizeStudy(*who, id, governance::Action::kStudyRead);
+                 Status may = LinkageService::IsLinkageId(id)
+                                  ? AuthorizeLinkage(*who, id, governance::Action::kStudyRead)
+                                  : api->AuthorizeStudy(*who, id, governance::Action::kStudyRead);
                  if (!may.ok()) return r.Send(HttpResponse::Error(may));
+                 if (LinkageService::IsLinkageId(id)) return LinkageStatus(id, std::move(r), *wait);
                  auto finished = engine->IsFinished(id);
                  if (!finished.ok()) return r.Send(HttpResponse::Error(finished.status()));
                  if (*finished || wait->count() == 0) return SendStatus(id, r);
@@ -134,10 +144,14 @@ struct Hub::Impl {
                [this](HttpRequest&& req, const PathParams& p, Responder r) {
                  auto who = Person(req);
                  if (!who.ok()) return r.Send(HttpResponse::Error(who.status()));
+                 const bool is_linkage = LinkageService::IsLinkageId(p.at("id"));
                  Status may =
-                     api->AuthorizeStudy(*who, p.at("id"), governance::Action::kResultRead);
+                     is_linkage
+                         ? AuthorizeLinkage(*who, p.at("id"), governance::Action::kResultRead)
+                         : api->AuthorizeStudy(*who, p.at("id"), governance::Action::kResultRead);
                  if (!may.ok()) return r.Send(HttpResponse::Error(may));
-                 auto result = engine->StudyResult(p.at("id"));
+                 auto result = is_linkage ? linkage->StudyResult(p.at("id"))
+                                          : engine->StudyResult(p.at("id"));
                  if (!result.ok()) return r.Send(HttpResponse::Error(result.status()));
                  SendJson(r, 200, *result);
                });
@@ -146,6 +160,9 @@ struct Hub::Impl {
       if (!node.ok()) return r.Send(HttpResponse::Error(node.status()));
       auto wait = ParseWait(req, options.max_long_poll);
       if (!wait.ok()) return r.Send(HttpResponse::Error(wait.status()));
+      auto invitation = linkage->NextTaskPayload(*node);
+      if (!invitation.ok()) return r.Send(HttpResponse::Error(invitation.status()));
+      if (*invitation) return r.Send(HttpResponse::Json(200, std::move(**invitation)));
       auto task = engine->NextTaskPayloads({*node});
       if (!task.ok()) return r.Send(HttpResponse::Error(task.status()));
       if ((*task)[0]) return r.Send(HttpResponse::Json(200, std::move(*(*task)[0])));
@@ -172,6 +189,67 @@ struct Hub::Impl {
                  SendJson(r, 200, {{"accepted", true}, {"duplicate", accepted->duplicate}});
                });
     api->AddRoutes(router);
+    router.Add("GET", "/v1/linkages/{id}/{step}",
+               [this](HttpRequest&& req, const PathParams& p, Responder r) {
+                 LinkageStep(std::move(req), p, std::move(r));
+               });
+    router.Add("POST", "/v1/linkages/{id}/{step}",
+               [this](HttpRequest&& req, const PathParams& p, Responder r) {
+                 LinkageStep(std::move(req), p, std::move(r));
+               });
+  }
+
+  // ---- Record linkage (hub/linkage.h) ----
+  void SubmitLinkage(const json& body, const governance::Principal& who, const std::string& project,
+                     Responder& r) {
+    auto id = linkage->Submit(body, EnginePrincipal(who));
+    if (!id.ok()) return r.Send(HttpResponse::Error(id.status()));
+    api->OnStudySubmitted(who, *id, project);
+    SendJson(r, 201, {{"id", *id}, {"state", "running"}});
+  }
+  // Reading a linkage or its counts: members of its project only, as for studies.
+  Status AuthorizeLinkage(const governance::Principal& who, const std::string& id,
+                          governance::Action action) {
+    ASSIGN_OR_RETURN(std::string project, linkage->StudyProject(id));
+    return api->AuthorizeProject(who, project, action);
+  }
+  void LinkageStatus(const std::string& id, Responder r, std::chrono::milliseconds wait) {
+    auto finished = linkage->IsFinished(id);
+    if (!finished.ok()) return r.Send(HttpResponse::Error(finished.status()));
+    auto send = [this, id](Responder& rr) {
+      auto status = linkage->StudyStatus(id);
+      if (!status.ok()) return rr.Send(HttpResponse::Error(status.status()));
+      SendJson(rr, 200, *status);
+    };
+    if (*finished || wait.count() == 0) return send(r);
+    // A short hold instead of a parked wait: callers poll again.
+    auto held = std::make_shared<Responder>(std::move(r));
+    server->RunAfter(std::min(wait, std::chrono::milliseconds(200)), [held, send] { send(*held); });
+  }
+  void LinkageStep(HttpRequest&& req, const PathParams& p, Responder r) {
+    auto node = Node(req);
+    if (!node.ok()) return r.Send(HttpResponse::Error(node.status()));
+    json body = json::object();
+    if (req.method == "POST") {
+      auto parsed = protocol::ParseJson(req.body, Limits());
+      if (!parsed.ok()) return r.Send(HttpResponse::Error(400, parsed.status()));
+      body = std::move(parsed).value();
+    }
+    auto reply = linkage->HandleNode(*node, req.method, p.at("id"), p.at("step"), body);
+    if (!reply.ok()) return r.Send(HttpResponse::Error(reply.status()));
+    if (reply->http_status == 204) return r.Send(HttpResponse::Json(204, ""));
+    SendJson(r, reply->http_status, reply->body);
+  }
+  void OnLinkageTasks(const std::vector<std::string>& nodes) {
+    for (const auto& node : nodes) {
+      auto it = task_waiters.find(node);
+      if (it == task_waiters.end()) continue;
+      auto invitation = linkage->NextTaskPayload(node);
+      if (!invitation.ok() || !*invitation) continue;
+      server->CancelTimer(it->second.timer);
+      it->second.responder->Send(HttpResponse::Json(200, std::move(**invitation)));
+      task_waiters.erase(it);
+    }
   }
 
   void SendStatus(const std::string& id, Responder& r) {
@@ -264,6 +342,8 @@ struct Hub::Impl {
     server->RunAfter(options.deadline_check_interval, [this] {
       auto failed = engine->CheckDeadlines();
       if (!failed.ok()) log::Error("hub: checking deadlines: {}", failed.status().message());
+      auto late = linkage->CheckDeadlines();
+      if (!late.ok()) log::Error("hub: checking linkage deadlines: {}", late.status().message());
       ScheduleDeadlineCheck();
     });
   }
@@ -372,6 +452,9 @@ Result<std::unique_ptr<Hub>> Hub::Create(const HubOptions& options,
   eo.task_timeout = options.task_timeout;
   ASSIGN_OR_RETURN(impl->engine, StudyEngine::Open(*impl->db, registry, clock, random, eo));
   impl->api = std::make_unique<GovernanceApi>(governance, *impl->engine);
+  ASSIGN_OR_RETURN(impl->linkage, LinkageService::Open(*impl->db, clock, random,
+                                                       {.nodes = options.nodes,
+                                                        .max_clk_bytes = options.max_body_bytes}));
   ASSIGN_OR_RETURN(auto tls,
                    crypto::TlsContext::Server(options.tls, crypto::ClientCertMode::kOptional));
   net::ServerOptions so;
@@ -397,6 +480,8 @@ Result<std::unique_ptr<Hub>> Hub::Create(const HubOptions& options,
   impl->engine->set_round_check([p](const std::string& study, const std::string& project) {
     return p->api->CheckRound(study, project);
   });
+  impl->linkage->set_on_tasks(
+      [p](const std::vector<std::string>& nodes) { p->OnLinkageTasks(nodes); });
   impl->ScheduleDeadlineCheck();
   if (!options.port_file.empty()) {
     RETURN_IF_ERROR(WriteFileAtomic(options.port_file, std::to_string(impl->server->port())));

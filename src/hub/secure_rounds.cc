@@ -651,7 +651,8 @@ Result<bool> StudyEngine::MaybeRestartSecure(const std::string& study_id, int ro
     if (d.contains("min_cell")) disclosure.min_cell = d["min_cell"].get<int64_t>();
     if (d.contains("min_rows")) disclosure.min_rows = d["min_rows"].get<int64_t>();
   }
-  RETURN_IF_ERROR(CreateRoundTasks(study_id, next, dataset, disclosure, nodes, rows));
+  RETURN_IF_ERROR(CreateRoundTasks(study_id, next, dataset, definition.value("project", ""),
+                                   disclosure, nodes, rows));
   log::Info("hub: node {} requires secure aggregation; study {} restarts securely in round {}",
             node, study_id, next);
   *notify_nodes = nodes;

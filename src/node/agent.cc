@@ -55,6 +55,7 @@ Result<NodeOptions> LoadNodeConfig(const Config& config, const std::filesystem::
   if (!tls.ok()) return tls.status().WithContext(config.source());
   o.tls = std::move(tls).value();
   ASSIGN_OR_RETURN(o.policy, LoadPolicy(config));
+  ASSIGN_OR_RETURN(o.pprl, LoadLinkageConfig(config, resolve));
   ASSIGN_OR_RETURN(std::string gov_state,
                    config.GetString("governance.state", "node-state.sqlite"));
   ASSIGN_OR_RETURN(std::string gov_key, config.GetString("governance.audit_key", ""));
@@ -65,12 +66,27 @@ Result<NodeOptions> LoadNodeConfig(const Config& config, const std::filesystem::
         config.source()));
   }
   o.governance = {resolve(gov_state), resolve(gov_key)};
-  auto unknown = config.UnknownKeys(
-      {"node.id", "node.hub", "node.journal", "node.long_poll_seconds", "data.duckdb", "tls.ca",
-       "tls.cert", "tls.key", "policy.min_cell", "policy.min_rows", "policy.max_levels",
-       "policy.analyses", "policy.datasets", "governance.state", "governance.audit_key",
-       "policy.glm_max_params_ratio", "policy.require_secure_aggregation",
-       "policy.dp_rho_budget", "policy.min_population_difference"});
+  std::vector<std::string> known = {"node.id",
+                                    "node.hub",
+                                    "node.journal",
+                                    "node.long_poll_seconds",
+                                    "data.duckdb",
+                                    "tls.ca",
+                                    "tls.cert",
+                                    "tls.key",
+                                    "policy.min_cell",
+                                    "policy.min_rows",
+                                    "policy.max_levels",
+                                    "policy.analyses",
+                                    "policy.datasets",
+                                    "governance.state",
+                                    "governance.audit_key",
+                                    "policy.glm_max_params_ratio",
+                                    "policy.require_secure_aggregation",
+                                    "policy.dp_rho_budget",
+                                    "policy.min_population_difference"};
+  for (auto& k : LinkageConfigKeys()) known.push_back(std::move(k));
+  auto unknown = config.UnknownKeys(known);
   if (!unknown.empty()) {
     return Status::InvalidArgument(
         fmt::format("{}: unknown key \"{}\"", config.source(), unknown.front()));
@@ -113,12 +129,14 @@ Result<std::unique_ptr<NodeAgent>> NodeAgent::Create(const NodeOptions& options,
     ASSIGN_OR_RETURN(agent->gate_,
                      GovernanceGate::Open(options.governance, options.node_id, clock));
   }
-  agent->privacy_ =
-      std::make_unique<PrivacyStep>(PrivacyStepOptions{options.node_id, options.failpoint,
-                                                       options.journal_path.parent_path() /
-                                                           (options.journal_path.stem().string() +
-                                                            "-privacy.sqlite")},
-                                    random, clock);
+  agent->privacy_ = std::make_unique<PrivacyStep>(
+      PrivacyStepOptions{options.node_id, options.failpoint,
+                         options.journal_path.parent_path() /
+                             (options.journal_path.stem().string() + "-privacy.sqlite")},
+      random, clock);
+  std::filesystem::path linkage_state = options.pprl.state_path;
+  if (linkage_state.empty()) linkage_state = options.journal_path.string() + ".linkage.sqlite";
+  ASSIGN_OR_RETURN(agent->linkage_state_, LinkageState::Open(linkage_state));
   net::ClientOptions co;
   co.base_url = options.hub_url;
   co.request_timeout = std::chrono::milliseconds(30'000);
@@ -211,6 +229,17 @@ Status NodeAgent::HandleTask(const std::string& body) {
                parsed.status().message());
     return Status::Ok();
   }
+  if (protocol::IsLinkageTask(*parsed)) {
+    ++tasks_handled_;
+    LinkageContext ctx{options_.node_id,
+                       *client_,
+                       random_,
+                       options_.policy.min_cell,
+                       *linkage_state_,
+                       options_.pprl,
+                       [this] { return stopping(); }};
+    return RunLinkageTask(*parsed, ctx);
+  }
   auto task = protocol::Task::FromJson(*parsed);
   if (!task.ok()) {
     log::Error("node {}: the hub sent an invalid task: {}", options_.node_id,
@@ -239,8 +268,13 @@ Status NodeAgent::HandleTask(const std::string& body) {
   } else {
     log::Info("node {}: running task {} ({} analysis step(s))", options_.node_id, task->task_id,
               task->steps.size());
+    std::unique_ptr<DataProvider> linked;  // a study over a linkage (node/linkage.h)
+    if (task->linkage) {
+      linked =
+          std::make_unique<DeduplicatingProvider>(*data_, linkage_state_.get(), *task->linkage);
+    }
     protocol::TaskResult result = RunGoverned(gate_.get(), *task, body, options_.node_id, [&] {
-      return privacy_->Execute(*task, *data_, options_.policy, registry_);
+      return privacy_->Execute(*task, linked ? *linked : *data_, options_.policy, registry_);
     });
     std::array<uint8_t, 16> key{};
     random_.Fill(key);

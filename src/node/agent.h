@@ -26,6 +26,7 @@
 #include "node/executor.h"
 #include "node/governance_gate.h"
 #include "node/journal.h"
+#include "node/linkage.h"
 #include "node/policy.h"
 
 namespace passerelle::net {
@@ -51,6 +52,8 @@ struct NodeOptions {
   // The node's own governance (approvals, signed audit log): governance_gate.h. `passerelle node`
   // requires it; empty paths (tests only) leave the agent without one.
   GovernanceGateOptions governance;
+  // Record linkage ([pprl] in node.toml; node/linkage.h).
+  LinkageNodeOptions pprl;
   // How long the hub may hold a poll before answering "nothing yet".
   std::chrono::milliseconds long_poll{20'000};
   // Backoff between failed attempts: doubles from initial to max, with ±50% jitter.
@@ -70,6 +73,8 @@ struct NodeOptions {
 //   [policy] min_cell = 10, min_rows = 10, max_levels = 100,
 //            analyses = ["count", "summary", "table"], datasets = []
 //   [governance] state = "node-state.sqlite", audit_key = "node-audit.key"   (required)
+//   [pprl]   identities = "persons.csv", delimiter = ",", state = "node-linkage.sqlite",
+//            timeout_seconds = 600                                   (node/linkage.h)
 Result<NodeOptions> LoadNodeConfig(const Config& config, const std::filesystem::path& base_dir);
 
 class NodeAgent {
@@ -111,6 +116,7 @@ class NodeAgent {
   std::unique_ptr<Journal> journal_;
   std::unique_ptr<GovernanceGate> gate_;
   std::unique_ptr<PrivacyStep> privacy_;
+  std::unique_ptr<LinkageState> linkage_state_;
   std::unique_ptr<net::HttpsClient> client_;
   std::chrono::milliseconds backoff_;
   std::atomic<bool> stop_{false};

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "analysis/analysis.h"
 #include "analysis/analysis_table.h"
@@ -30,6 +31,11 @@ class DataProvider {
   // The analysis table of a task: OpenTable(task.dataset), or for a task with a cohort (an OMOP
   // study) the table built from it (node/cohort_provider.h); NotFound/Unimplemented otherwise.
   virtual Result<std::unique_ptr<analysis::AnalysisTable>> OpenForTask(const protocol::Task& task);
+  // The table of `dataset` without the rows whose `id_column` (as text) is in `exclude`: record
+  // linkage's deduplication (node/linkage.h, where the default, kUnimplemented, is defined).
+  virtual Result<std::unique_ptr<analysis::AnalysisTable>> OpenTableExcluding(
+      const std::string& dataset, const std::string& id_column,
+      const std::vector<std::string>& exclude);
 };
 
 // Flat tables of the node's store (SQL pushdown).
@@ -40,6 +46,10 @@ class StoreDataProvider final : public DataProvider {
   Result<std::unique_ptr<analysis::AnalysisTable>> OpenTable(const std::string& dataset) override;
   // Cohort tasks: the study's temporary analysis table (CohortTables).
   Result<std::unique_ptr<analysis::AnalysisTable>> OpenForTask(const protocol::Task& task) override;
+  // Defined in node/linkage.cc.
+  Result<std::unique_ptr<analysis::AnalysisTable>> OpenTableExcluding(
+      const std::string& dataset, const std::string& id_column,
+      const std::vector<std::string>& exclude) override;
 
  private:
   std::unique_ptr<store::DataSource> source_;

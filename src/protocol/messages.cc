@@ -234,17 +234,18 @@ json StudyDefinition::ToJson() const {
   j["analyses"] = json::array();
   for (const auto& a : analyses) j["analyses"].push_back(a.spec);
   if (!privacy.empty()) j["privacy"] = privacy;
+  if (linkage) j["linkage"] = linkage->ToJson();
   return j;
 }
 
 Result<StudyDefinition> StudyDefinition::FromJson(const json& j) {
   const std::string path = "study";
   RETURN_IF_ERROR(RequireObject(j, path));
-  RETURN_IF_ERROR(CheckKnownKeys(j,
-                                 {"name", "description", "dataset", "cohort", "covariates",
-                                  "outcome", "project", "nodes", "disclosure", "analyses",
-                                  "privacy"},
-                                 path));
+  RETURN_IF_ERROR(
+      CheckKnownKeys(j,
+                     {"name", "description", "dataset", "cohort", "covariates", "outcome",
+                      "project", "nodes", "disclosure", "analyses", "privacy", "linkage"},
+                     path));
   StudyDefinition s;
   ASSIGN_OR_RETURN(s.name, GetString(j, "name", path));
   if (s.name.empty() || s.name.size() > 200) {
@@ -310,6 +311,9 @@ Result<StudyDefinition> StudyDefinition::FromJson(const json& j) {
     r.spec = a;
     s.analyses.push_back(std::move(r));
   }
+  if (j.contains("linkage")) {
+    ASSIGN_OR_RETURN(s.linkage, LinkageUse::FromJson(j["linkage"], "study.linkage"));
+  }
   return s;
 }
 
@@ -337,17 +341,18 @@ json Task::ToJson() const {
   }
   if (secagg) j["secagg"] = SecaggToJson(*secagg, true);
   if (!privacy.empty()) j["privacy"] = privacy;
+  if (linkage) j["linkage"] = linkage->ToJson();
   return j;
 }
 
 Result<Task> Task::FromJson(const json& j) {
   const std::string path = "task";
   RETURN_IF_ERROR(RequireObject(j, path));
-  RETURN_IF_ERROR(CheckKnownKeys(j,
-                                 {"protocol", "task_id", "study_id", "round", "node", "dataset",
-                                  "cohort", "covariates", "outcome", "project", "disclosure",
-                                  "steps", "secagg", "privacy"},
-                                 path));
+  RETURN_IF_ERROR(CheckKnownKeys(
+      j,
+      {"protocol", "task_id", "study_id", "round", "node", "dataset", "cohort", "covariates",
+       "outcome", "project", "disclosure", "steps", "secagg", "privacy", "linkage"},
+      path));
   RETURN_IF_ERROR(CheckVersion(j, path));
   Task t;
   ASSIGN_OR_RETURN(t.task_id, GetString(j, "task_id", path));
@@ -403,6 +408,9 @@ Result<Task> Task::FromJson(const json& j) {
   }
   if (auto p = j.find("privacy"); p != j.end()) {
     ASSIGN_OR_RETURN(t.privacy, PrivacyFromJson(*p, "task.privacy"));
+  }
+  if (j.contains("linkage")) {
+    ASSIGN_OR_RETURN(t.linkage, LinkageUse::FromJson(j["linkage"], "task.linkage"));
   }
   return t;
 }

@@ -28,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "protocol/linkage_messages.h"
 
 namespace passerelle::protocol {
 
@@ -92,6 +93,7 @@ struct StudyDefinition {
   std::vector<AnalysisRequest> analyses;
   // {"secure_aggregation": bool, "dp": {...}} (docs/privacy.md); empty: none asked for.
   nlohmann::json privacy = nlohmann::json::object();
+  std::optional<LinkageUse> linkage;  // analyses over a completed linkage (linkage_messages.h)
 
   nlohmann::json ToJson() const;
   static Result<StudyDefinition> FromJson(const nlohmann::json& j);
@@ -123,6 +125,7 @@ struct Task {
   std::vector<TaskStep> steps;
   std::optional<SecaggWire> secagg;                   // set: a secure round (phase + message)
   nlohmann::json privacy = nlohmann::json::object();  // the study's privacy block (+ "project")
+  std::optional<LinkageUse> linkage;  // the study's linkage use, carried to the node
 
   nlohmann::json ToJson() const;
   static Result<Task> FromJson(const nlohmann::json& j);

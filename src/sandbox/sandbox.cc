@@ -36,6 +36,11 @@ class SharedProvider final : public node::DataProvider {
   Result<std::unique_ptr<analysis::AnalysisTable>> OpenForTask(const protocol::Task& t) override {
     return p_->OpenForTask(t);
   }
+  Result<std::unique_ptr<analysis::AnalysisTable>> OpenTableExcluding(
+      const std::string& d, const std::string& column,
+      const std::vector<std::string>& exclude) override {
+    return p_->OpenTableExcluding(d, column, exclude);
+  }
 
  private:
   std::shared_ptr<node::DataProvider> p_;
@@ -198,6 +203,8 @@ Result<std::unique_ptr<LocalFederation>> LocalFederation::Start(
       approval.note = "sandbox rehearsal";
       RETURN_IF_ERROR(local.approvals->Approve(approval).status());
     }
+    no.pprl = options.pprl;
+    no.pprl.identities = n.pprl_identities;
     no.long_poll = options.long_poll;
     no.backoff_initial = std::chrono::milliseconds(50);
     no.backoff_max = std::chrono::milliseconds(1000);

@@ -31,6 +31,7 @@
 #include "analysis/analysis.h"
 #include "common/status.h"
 #include "node/executor.h"
+#include "node/linkage.h"
 #include "node/policy.h"
 
 namespace passerelle::sandbox {
@@ -39,11 +40,14 @@ struct SandboxNode {
   std::string name;                              // node id (also its certificate CN)
   std::filesystem::path duckdb;                  // its database, opened read-only...
   std::shared_ptr<node::DataProvider> provider;  // ...or this provider when set
+  std::filesystem::path pprl_identities;         // record linkage identity CSV (node/linkage.h)
 };
 
 struct FederationOptions {
   // Applied by every node.
   node::NodePolicy policy;
+  // Record linkage options of every node (identities come from each SandboxNode).
+  node::LinkageNodeOptions pprl;
   // A node without a result after this long fails the study.
   std::chrono::milliseconds task_timeout{60'000};
   // Nodes' long-poll wait.

@@ -262,16 +262,7 @@ size_t ScanPopcnt(const DiceScanInput& in, uint32_t* out_j, uint16_t* out_c) {
     default:
       break;
   }
-  size_t n = 0;
-  for (size_t j = 0; j < in.nb; ++j) {
-    const uint32_t c = CommonPopcnt(in.a, in.b + j * in.stride, in.stride);
-    if (c >= in.need_a[in.pb[j]]) {
-      out_j[n] = static_cast<uint32_t>(j);
-      out_c[n] = static_cast<uint16_t>(c);
-      ++n;
-    }
-  }
-  return n;
+  return ScanAnyStride(in, out_j, out_c, CommonPopcnt);
 }
 
 size_t ScanAvx2(const DiceScanInput& in, uint32_t* out_j, uint16_t* out_c) {
