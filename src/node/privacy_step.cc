@@ -405,10 +405,15 @@ protocol::TaskResult PrivacyStep::Compute(const protocol::Task& task, DataProvid
   base.round = task.round;
   base.node = options_.node_id;
 
-  // Differencing defence first: a refused population releases nothing.
-  auto population = CheckPopulation(task, data, policy);
-  if (!population.ok()) return fail(base, population.status().message());
-  if (!population->empty()) return refuse(base, "differencing", *population);
+  // Differencing defence first (a refused population releases nothing), once per study: on the
+  // task that starts an analysis (the population of a study does not change between rounds).
+  const bool starts_analysis = std::any_of(task.steps.begin(), task.steps.end(),
+                                           [](const auto& step) { return step.round == 0; });
+  if (starts_analysis) {
+    auto population = CheckPopulation(task, data, policy);
+    if (!population.ok()) return fail(base, population.status().message());
+    if (!population->empty()) return refuse(base, "differencing", *population);
+  }
 
   std::optional<privacy::DpRequest> dp;
   if (task.privacy.contains("dp")) {

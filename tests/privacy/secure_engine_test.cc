@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
+#include "common/config.h"
 #include "common/random.h"
 #include "common/sqlite.h"
 #include "hub/engine.h"
@@ -177,6 +178,30 @@ TEST_F(SecureEngineTest, TooFewNodesLeftFailsTheStudyNamingThePhase) {
   EXPECT_NE(r.status().message().find("secure aggregation of round 1 failed at phase share_keys"),
             std::string::npos)
       << r.status().message();
+}
+
+}  // namespace
+}  // namespace passerelle
+
+namespace passerelle {
+namespace {
+
+TEST(NodePrivacyPolicyTest, PolicyKeysAreReadAndChecked) {
+  auto c = Config::Parse(
+      "[policy]\nrequire_secure_aggregation = true\ndp_rho_budget = 0.5\n"
+      "min_population_difference = 20\n");
+  ASSERT_TRUE(c.ok());
+  auto p = node::LoadPolicy(*c);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_TRUE(p->require_secure_aggregation);
+  EXPECT_EQ(p->dp_rho_budget, 0.5);
+  EXPECT_EQ(p->min_population_difference, 20);
+  auto defaults = node::LoadPolicy(*Config::Parse("[policy]\n"));
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_FALSE(defaults->require_secure_aggregation);
+  EXPECT_EQ(defaults->dp_rho_budget, 1.0);
+  EXPECT_FALSE(node::LoadPolicy(*Config::Parse("[policy]\ndp_rho_budget = -1\n")).ok());
+  EXPECT_FALSE(node::LoadPolicy(*Config::Parse("[policy]\nrequire_secure_aggregation = 3\n")).ok());
 }
 
 }  // namespace
