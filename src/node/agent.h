@@ -65,8 +65,6 @@ struct NodeOptions {
 //   [tls]    ca = "pki/ca.crt", cert = "pki/fr.crt", key = "pki/fr.key"
 //   [policy] min_cell = 10, min_rows = 10, max_levels = 100,
 //            analyses = ["count", "summary", "table"], datasets = []
-//            require_secure_aggregation = false, dp_rho_budget = 1.0,
-//            min_population_difference = 0   (docs/privacy.md §6)
 Result<NodeOptions> LoadNodeConfig(const Config& config, const std::filesystem::path& base_dir);
 
 class NodeAgent {
