@@ -422,6 +422,15 @@ protocol::TaskResult PrivacyStep::Compute(const protocol::Task& task, DataProvid
     dp = std::move(parsed).value();
   }
   if (!dp) return ExecuteTask(task, data, policy, options_.node_id, registry);
+  for (const auto& step : task.steps) {
+    // Checked before any data is read (the clipping table serves only what these analyses read).
+    if (step.type != "count" && step.type != "table" && step.type != "summary") {
+      return refuse(base, "dp",
+                    fmt::format("analysis \"{}\" has no differentially private release at this "
+                                "node (count, table and summary have)",
+                                step.type));
+    }
+  }
 
   ClippingProvider clipped(data, dp->clip);
   protocol::TaskResult r = ExecuteTask(task, clipped, policy, options_.node_id, registry);
