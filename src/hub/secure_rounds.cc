@@ -616,13 +616,11 @@ Result<bool> StudyEngine::MaybeRestartSecure(const std::string& study_id, int ro
   RETURN_IF_ERROR(rec.Run().status());
   ASSIGN_OR_RETURN(bool secure, IsSecureStudy(study_id));
   if (secure) return false;
-  ASSIGN_OR_RETURN(Statement sq,
-                   db_.Prepare("SELECT dataset, definition, state FROM studies WHERE id = ?"));
+  ASSIGN_OR_RETURN(Statement sq, db_.Prepare("SELECT definition, state FROM studies WHERE id = ?"));
   sq.Bind(1, study_id);
   ASSIGN_OR_RETURN(bool found, sq.Step());
-  if (!found || sq.ColumnText(2) != "running") return false;
-  const std::string dataset = sq.ColumnText(0);
-  json definition = json::parse(sq.ColumnText(1), nullptr, false);
+  if (!found || sq.ColumnText(1) != "running") return false;
+  json definition = json::parse(sq.ColumnText(0), nullptr, false);
   sq.Reset();
   definition["privacy"]["secure_aggregation"] = true;
   const int64_t now = clock_.NowMicros();
@@ -643,16 +641,38 @@ Result<bool> StudyEngine::MaybeRestartSecure(const std::string& study_id, int ro
   ASSIGN_OR_RETURN(Statement nr, db_.Prepare("INSERT INTO rounds VALUES (?, ?, ?, NULL)"));
   nr.Bind(1, study_id).Bind(2, next).Bind(3, now);
   RETURN_IF_ERROR(nr.Run().status());
+  // The next round's tasks are the refused round's, renumbered and secure (no analysis moved:
+  // nothing was combined), so that everything else a task carries is kept as it was.
   ASSIGN_OR_RETURN(std::vector<AnalysisRow> rows, LoadAnalyses(study_id));
   ASSIGN_OR_RETURN(std::vector<std::string> nodes, StudyNodes(study_id));
-  protocol::DisclosureRequest disclosure;
-  if (definition.contains("disclosure")) {
-    const json& d = definition["disclosure"];
-    if (d.contains("min_cell")) disclosure.min_cell = d["min_cell"].get<int64_t>();
-    if (d.contains("min_rows")) disclosure.min_rows = d["min_rows"].get<int64_t>();
+  ASSIGN_OR_RETURN(Statement prev, db_.Prepare("SELECT node, payload FROM tasks WHERE study_id = "
+                                               "? AND round = ? ORDER BY node"));
+  prev.Bind(1, study_id).Bind(2, round);
+  std::vector<protocol::Task> tasks;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool has, prev.Step());
+    if (!has) break;
+    auto t = protocol::Task::FromJson(json::parse(prev.ColumnText(1), nullptr, false));
+    if (!t.ok()) return Status::DataLoss("hub state: malformed stored task");
+    t->round = next;
+    t->task_id = fmt::format("{}-r{}-{}", study_id, next, prev.ColumnText(0));
+    t->secagg.reset();
+    t->privacy = json::object();
+    RETURN_IF_ERROR(DecorateTask(study_id, nodes, rows, *t));
+    tasks.push_back(std::move(t).value());
   }
-  RETURN_IF_ERROR(CreateRoundTasks(study_id, next, dataset, definition.value("project", ""),
-                                   disclosure, nodes, rows));
+  prev.Reset();
+  const int64_t deadline =
+      now + std::chrono::duration_cast<std::chrono::microseconds>(options_.task_timeout).count();
+  ASSIGN_OR_RETURN(Statement ins,
+                   db_.Prepare("INSERT INTO tasks(task_id, study_id, round, node, payload, state, "
+                               "created_at, deadline) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)"));
+  for (const auto& t : tasks) {
+    ins.Reset();
+    ins.Bind(1, t.task_id).Bind(2, study_id).Bind(3, next).Bind(4, t.node);
+    ins.Bind(5, t.ToJson().dump()).Bind(6, now).Bind(7, deadline);
+    RETURN_IF_ERROR(ins.Run().status());
+  }
   log::Info("hub: node {} requires secure aggregation; study {} restarts securely in round {}",
             node, study_id, next);
   *notify_nodes = nodes;

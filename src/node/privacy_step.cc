@@ -405,10 +405,15 @@ protocol::TaskResult PrivacyStep::Compute(const protocol::Task& task, DataProvid
   base.round = task.round;
   base.node = options_.node_id;
 
-  // Differencing defence first: a refused population releases nothing.
-  auto population = CheckPopulation(task, data, policy);
-  if (!population.ok()) return fail(base, population.status().message());
-  if (!population->empty()) return refuse(base, "differencing", *population);
+  // Differencing defence first (a refused population releases nothing), once per study: on the
+  // task that starts an analysis (the population of a study does not change between rounds).
+  const bool starts_analysis = std::any_of(task.steps.begin(), task.steps.end(),
+                                           [](const auto& step) { return step.round == 0; });
+  if (starts_analysis) {
+    auto population = CheckPopulation(task, data, policy);
+    if (!population.ok()) return fail(base, population.status().message());
+    if (!population->empty()) return refuse(base, "differencing", *population);
+  }
 
   std::optional<privacy::DpRequest> dp;
   if (task.privacy.contains("dp")) {
@@ -417,6 +422,15 @@ protocol::TaskResult PrivacyStep::Compute(const protocol::Task& task, DataProvid
     dp = std::move(parsed).value();
   }
   if (!dp) return ExecuteTask(task, data, policy, options_.node_id, registry);
+  for (const auto& step : task.steps) {
+    // Checked before any data is read (the clipping table serves only what these analyses read).
+    if (step.type != "count" && step.type != "table" && step.type != "summary") {
+      return refuse(base, "dp",
+                    fmt::format("analysis \"{}\" has no differentially private release at this "
+                                "node (count, table and summary have)",
+                                step.type));
+    }
+  }
 
   ClippingProvider clipped(data, dp->clip);
   protocol::TaskResult r = ExecuteTask(task, clipped, policy, options_.node_id, registry);
