@@ -965,6 +965,15 @@ Result<AuditEntry> GovernanceService::RecordAudit(const AuditRecord& record) {
   return impl_->audit->Append(record);
 }
 
+Status GovernanceService::RecordAudits(const std::vector<AuditRecord>& records) {
+  if (records.empty()) return Status::Ok();
+  std::lock_guard lock(impl_->mu);
+  RETURN_IF_ERROR(impl_->RequireWritableLocked());
+  ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(*impl_->db));
+  for (const AuditRecord& r : records) RETURN_IF_ERROR(impl_->audit->Append(r).status());
+  return tx.Commit();
+}
+
 Result<std::string> GovernanceService::ExportAuditLog(const Principal& by) {
   std::lock_guard lock(impl_->mu);
   RETURN_IF_ERROR(impl_->AuthorizeLocked(by, Action::kAuditExport, {}));

@@ -347,6 +347,9 @@ class GovernanceService final : public Authorizer {
   // -- audit
   // Appends an entry written by the hub itself (study.submit, task.create, result.accept, ...).
   Result<AuditEntry> RecordAudit(const AuditRecord& record);
+  // Several entries in one transaction (one commit: the hub records a round's task.create entries
+  // together).
+  Status RecordAudits(const std::vector<AuditRecord>& records);
   Result<std::string> ExportAuditLog(const Principal& by);
   Status VerifyStoredAuditLog();
   std::optional<AuditPublicKey> audit_public_key() const;

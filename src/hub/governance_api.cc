@@ -153,8 +153,18 @@ void GovernanceApi::OnStudySubmitted(const gov::Principal& p, const std::string&
 }
 
 void GovernanceApi::OnTaskCreated(const protocol::Task& task, const std::string& payload) {
-  Audit(gov::AuditRecord::TaskCreate(task.task_id, task.study_id, task.round, task.project,
-                                     task.node, payload));
+  pending_tasks_.push_back(gov::AuditRecord::TaskCreate(task.task_id, task.study_id, task.round,
+                                                        task.project, task.node, payload));
+}
+
+void GovernanceApi::FlushTaskAudit() {
+  if (pending_tasks_.empty()) return;
+  Status st = gov_.RecordAudits(pending_tasks_);
+  if (!st.ok()) {
+    log::Error("hub: could not append {} task.create entries to the audit log: {}",
+               pending_tasks_.size(), st.message());
+  }
+  pending_tasks_.clear();
 }
 
 void GovernanceApi::OnResultAccepted(const std::string& node, const std::string& task_id,

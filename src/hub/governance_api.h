@@ -11,6 +11,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -58,7 +59,10 @@ class GovernanceApi {
   // The hub's audit entries for its own state changes (failures are logged: the change is made).
   void OnStudySubmitted(const governance::Principal& p, const std::string& study_id,
                         const std::string& project);
+  // Buffers the task.create entry; FlushTaskAudit appends the buffered entries in one commit (the
+  // hub calls it once the engine committed the round, before handing the tasks out).
   void OnTaskCreated(const protocol::Task& task, const std::string& payload);
+  void FlushTaskAudit();
   void OnResultAccepted(const std::string& node, const std::string& task_id,
                         const std::string& body);
   void OnStudyChanged(const std::string& study_id);
@@ -69,6 +73,7 @@ class GovernanceApi {
   governance::GovernanceService& gov_;
   StudyEngine& engine_;
   std::set<std::string> finished_audited_;  // studies whose end is in the log (this run)
+  std::vector<governance::AuditRecord> pending_tasks_;  // task.create entries not yet appended
 };
 
 }  // namespace passerelle::hub

@@ -469,7 +469,10 @@ Result<std::unique_ptr<Hub>> Hub::Create(const HubOptions& options,
                                 req.peer.cert_cn.empty() ? "" : " (node " + req.peer.cert_cn + ")");
                      p->router.Dispatch(std::move(req), std::move(r));
                    }));
-  impl->engine->set_on_tasks([p](const std::vector<std::string>& nodes) { p->OnTasks(nodes); });
+  impl->engine->set_on_tasks([p](const std::vector<std::string>& nodes) {
+    p->api->FlushTaskAudit();
+    p->OnTasks(nodes);
+  });
   impl->engine->set_on_study_changed([p](const std::string& id) {
     p->api->OnStudyChanged(id);
     p->OnStudyChanged(id);
