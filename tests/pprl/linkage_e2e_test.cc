@@ -15,6 +15,8 @@
 #include "common/files.h"
 #include "common/sqlite.h"
 #include "crypto/hash.h"
+#include "crypto/pki.h"
+#include "node/linkage.h"
 #include "privacy/pprl/encode_source.h"
 #include "privacy/pprl/encoder.h"
 #include "privacy/pprl/key.h"
@@ -325,6 +327,39 @@ TEST_F(LinkageE2eTest, SmallCountsAreSuppressedAndWrongKeyIsRefused) {
   EXPECT_EQ(fed->Submit(count).status().code(), StatusCode::kNotFound);
   count["linkage"]["id"] = *bad;  // failed, not completed
   EXPECT_EQ(fed->Submit(count).status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(LinkageKeySignature, OnlyTheNamedNodeOfTheFederationCaCanSignItsKey) {
+  auto ca = crypto::CreateCa({.name = "test CA", .valid_days = 2});
+  auto other_ca = crypto::CreateCa({.name = "another CA", .valid_days = 2});
+  ASSERT_TRUE(ca.ok() && other_ca.ok());
+  auto fr = crypto::IssueCertificate(*ca, crypto::CertRole::kNode, "fr", {.valid_days = 2});
+  auto hub = crypto::IssueCertificate(*ca, crypto::CertRole::kHub, "qc", {.valid_days = 2});
+  auto rogue =
+      crypto::IssueCertificate(*other_ca, crypto::CertRole::kNode, "fr", {.valid_days = 2});
+  ASSERT_TRUE(fr.ok() && hub.ok() && rogue.ok());
+  const std::string lk = "lk-0123456789ab";
+  std::vector<uint8_t> pk(32, 42);
+  auto post = node::SignEphemeralKey({ca->cert_pem, fr->cert_pem, fr->key_pem}, lk, "fr", pk);
+  ASSERT_TRUE(post.ok()) << post.status().ToString();
+  EXPECT_TRUE(node::VerifyEphemeralKey(ca->cert_pem, lk, "fr", *post).ok());
+  // Another node's name, another linkage, another key: refused.
+  EXPECT_FALSE(node::VerifyEphemeralKey(ca->cert_pem, lk, "qc", *post).ok());
+  EXPECT_FALSE(node::VerifyEphemeralKey(ca->cert_pem, "lk-0123456789ac", "fr", *post).ok());
+  protocol::KeyPost swapped = *post;
+  swapped.public_key[0] ^= 1;  // a hub substituting its own key keeps the node's signature
+  EXPECT_FALSE(node::VerifyEphemeralKey(ca->cert_pem, lk, "fr", swapped).ok());
+  // A certificate of another CA, or the hub's own (server) certificate named like a node.
+  auto from_rogue =
+      node::SignEphemeralKey({other_ca->cert_pem, rogue->cert_pem, rogue->key_pem}, lk, "fr", pk);
+  ASSERT_TRUE(from_rogue.ok());
+  EXPECT_FALSE(node::VerifyEphemeralKey(ca->cert_pem, lk, "fr", *from_rogue).ok());
+  auto from_hub = node::SignEphemeralKey({ca->cert_pem, hub->cert_pem, hub->key_pem}, lk, "qc", pk);
+  ASSERT_TRUE(from_hub.ok());
+  EXPECT_FALSE(node::VerifyEphemeralKey(ca->cert_pem, lk, "qc", *from_hub).ok());
+  protocol::KeyPost garbage = *post;
+  garbage.certificate = "not a certificate";
+  EXPECT_FALSE(node::VerifyEphemeralKey(ca->cert_pem, lk, "fr", garbage).ok());
 }
 
 TEST(PprlWrongKeySanity, ClksUnderAnotherKeyAlmostNeverMatch) {
