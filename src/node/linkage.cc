@@ -65,6 +65,18 @@ class LinkageRun {
     }
     ASSIGN_OR_RETURN(pprl::LinkageSchema schema,
                      pprl::ParseSchema(task_.schema.dump(), "linkage schema"));
+    if (!opt.approved_schemas.empty()) {
+      bool approved = false;
+      for (const auto& path : opt.approved_schemas) {
+        ASSIGN_OR_RETURN(pprl::LinkageSchema ok, pprl::ReadSchemaFile(path));
+        approved |= ok.Fingerprint() == schema.Fingerprint();
+      }
+      if (!approved) {
+        return Status::PermissionDenied(
+            "the linkage schema is not one this node's custodian approved (node.toml [pprl] "
+            "schemas)");
+      }
+    }
     deadline_ = std::chrono::steady_clock::now() + opt.timeout;
 
     // 2. Ephemeral key pair.
@@ -359,6 +371,8 @@ Result<LinkageNodeOptions> LoadLinkageConfig(
         fmt::format("{}: pprl.delimiter must be one character", config.source()));
   }
   o.delimiter = delimiter[0];
+  ASSIGN_OR_RETURN(auto schemas, config.GetStringList("pprl.schemas", {}));
+  for (const auto& s : schemas) o.approved_schemas.push_back(resolve(s));
   ASSIGN_OR_RETURN(std::string state, config.GetString("pprl.state", ""));
   o.state_path = resolve(state);
   ASSIGN_OR_RETURN(double timeout, config.GetDouble("pprl.timeout_seconds", 600));
@@ -371,7 +385,8 @@ Result<LinkageNodeOptions> LoadLinkageConfig(
 }
 
 std::vector<std::string> LinkageConfigKeys() {
-  return {"pprl.identities", "pprl.delimiter", "pprl.state", "pprl.timeout_seconds"};
+  return {"pprl.identities", "pprl.delimiter", "pprl.schemas", "pprl.state",
+          "pprl.timeout_seconds"};
 }
 
 Result<std::unique_ptr<LinkageState>> LinkageState::Open(const std::filesystem::path& path) {

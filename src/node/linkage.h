@@ -2,7 +2,8 @@
 //
 // When the hub's task long-poll delivers a linkage task ("kind": "linkage"), the agent hands it
 // to RunLinkageTask, which runs the whole exchange before the agent polls again:
-//   1. checks the schema and that the node has an identity file (node.toml [pprl] identities);
+//   1. checks the schema (one the custodian approved, when [pprl] schemas lists them) and that the
+//      node has an identity file (node.toml [pprl] identities);
 //   2. makes an ephemeral X25519 key pair and posts the public key signed with the key of its
 //      federation certificate (POST .../key), then polls GET .../keys until every participant
 //      posted one, and checks every key's certificate (federation CA, CN = node) and signature:
@@ -64,6 +65,10 @@ struct LinkageNodeOptions {
   std::filesystem::path identities;
   // Field delimiter of the identity CSV.
   char delimiter = ',';
+  // The linkage schemas this node's custodian approved (schema files); a linkage whose schema
+  // has another fingerprint (pprl::LinkageSchema::Fingerprint: fields, weights, hardening) is
+  // refused. Empty: any schema.
+  std::vector<std::filesystem::path> approved_schemas;
   // The node's linkage state (SQLite, created when absent); empty: next to the journal
   // ("<journal>.linkage.sqlite"), set by LoadNodeConfig.
   std::filesystem::path state_path;
@@ -77,7 +82,8 @@ struct LinkageNodeOptions {
   std::function<void(const std::string& node, std::span<uint8_t> secret)> on_secret_for_testing;
 };
 
-// Reads node.toml [pprl]: identities = "persons.csv", delimiter = ",", state = "...".
+// Reads node.toml [pprl]: identities = "persons.csv", delimiter = ",", state = "...",
+// schemas = ["approved-schema.json", ...], timeout_seconds = 600.
 // `resolve` makes paths relative to the file's folder.
 Result<LinkageNodeOptions> LoadLinkageConfig(
     const Config& config, const std::function<std::filesystem::path(const std::string&)>& resolve);

@@ -102,14 +102,16 @@ class LinkageE2eTest : public ::testing::Test {
   }
 
   // A federation fr + qc in `work`; `secrets` records (or corrupts) the agreed secrets.
-  static std::unique_ptr<sandbox::LocalFederation> Start(const std::string& work,
-                                                         Secrets* secrets) {
+  static std::unique_ptr<sandbox::LocalFederation> Start(
+      const std::string& work, Secrets* secrets,
+      std::vector<std::filesystem::path> approved_schemas = {}) {
     sandbox::FederationOptions opts;
     opts.work_dir = dir_->path() / work;
     opts.policy.min_cell = 5;
     opts.policy.min_rows = 5;
     opts.pprl.poll_interval = 20ms;
     opts.pprl.timeout = 60s;
+    opts.pprl.approved_schemas = std::move(approved_schemas);
     opts.pprl.on_secret_for_testing = [secrets](const std::string& node,
                                                 std::span<uint8_t> secret) {
       std::lock_guard<std::mutex> lock(secrets->mu);
@@ -327,6 +329,29 @@ TEST_F(LinkageE2eTest, SmallCountsAreSuppressedAndWrongKeyIsRefused) {
   EXPECT_EQ(fed->Submit(count).status().code(), StatusCode::kNotFound);
   count["linkage"]["id"] = *bad;  // failed, not completed
   EXPECT_EQ(fed->Submit(count).status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(LinkageE2eTest, NodeRefusesASchemaItsCustodianDidNotApprove) {
+  Secrets secrets;
+  // The custodians approved the FEBRL schema file; the study sends it with other weights.
+  auto fed = Start("approval", &secrets, {kSchemaFile});
+  ASSERT_NE(fed, nullptr);
+  json study = LinkageStudy();
+  study["linkage"]["schema"]["fields"][0]["k"] = 25;
+  auto id = fed->Submit(study);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  auto failed = fed->Wait(*id, 60s);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find("not one this node's custodian approved"),
+            std::string::npos)
+      << failed.status().ToString();
+  EXPECT_TRUE(secrets.by_node.empty());  // refused before any key was agreed
+  // The approved schema (the file's comment does not change the fingerprint) runs.
+  auto ok = fed->Submit(LinkageStudy());
+  ASSERT_TRUE(ok.ok());
+  auto result = fed->Wait(*ok, 120s);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_GT((*result)["linked_persons"].get<int64_t>(), 4900);
 }
 
 TEST(LinkageKeySignature, OnlyTheNamedNodeOfTheFederationCaCanSignItsKey) {
