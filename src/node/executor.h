@@ -27,7 +27,7 @@ class DataProvider {
   virtual Result<std::unique_ptr<analysis::AnalysisTable>> OpenTable(
       const std::string& dataset) = 0;
   // The table of `dataset` without the rows whose `id_column` (as text) is in `exclude`: record
-X
+  // linkage's deduplication (node/linkage.h, where the default, kFailedPrecondition, is defined).
   virtual Result<std::unique_ptr<analysis::AnalysisTable>> OpenTableExcluding(
       const std::string& dataset, const std::string& id_column,
       const std::vector<std::string>& exclude);
