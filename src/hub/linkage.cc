@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS linkage_members (
   rank        INTEGER NOT NULL,        -- position in the request's nodes; 0 = leader
   state       TEXT NOT NULL CHECK (state IN
                 ('invited', 'dispatched', 'keyed', 'uploaded', 'failed')),
-  public_key  BLOB,                    -- ephemeral X25519 public key
+  key_post    TEXT,                    -- KeyPost JSON: ephemeral X25519 public key, signed
   sealed      BLOB,                    -- the linkage secret sealed to this node by the leader
   clks        BLOB,                    -- the node's CLK set; erased once matched
   min_cell    INTEGER,
@@ -63,7 +63,7 @@ struct Member {
   std::string node;
   int rank = 0;
   std::string state;
-  std::optional<std::vector<uint8_t>> public_key;
+  std::optional<protocol::KeyPost> key;
   std::optional<std::vector<uint8_t>> sealed;
   bool has_clks = false;
   int64_t min_cell = 0;
@@ -112,7 +112,7 @@ struct LinkageService::Impl {
   }
 
   Result<std::vector<Member>> Members(const std::string& id) {
-    ASSIGN_OR_RETURN(Statement q, db.Prepare("SELECT node, rank, state, public_key, sealed, "
+    ASSIGN_OR_RETURN(Statement q, db.Prepare("SELECT node, rank, state, key_post, sealed, "
                                              "clks IS NOT NULL, min_cell FROM linkage_members "
                                              "WHERE linkage_id = ? ORDER BY rank"));
     q.Bind(1, id);
@@ -124,7 +124,11 @@ struct LinkageService::Impl {
       m.node = q.ColumnText(0);
       m.rank = static_cast<int>(q.ColumnInt(1));
       m.state = q.ColumnText(2);
-      if (!q.IsNull(3)) m.public_key = q.ColumnBlob(3);
+      if (!q.IsNull(3)) {
+        auto key = protocol::KeyPost::FromJson(json::parse(q.ColumnText(3), nullptr, false));
+        if (!key.ok()) return Status::DataLoss("hub state: malformed linkage key");
+        m.key = std::move(key).value();
+      }
       if (!q.IsNull(4)) m.sealed = q.ColumnBlob(4);
       m.has_clks = q.ColumnInt(5) != 0;
       m.min_cell = q.IsNull(6) ? 0 : q.ColumnInt(6);
@@ -467,14 +471,14 @@ Result<LinkageService::Reply> LinkageService::HandleNode(const std::string& node
   }
   if (step == "key" && post) {
     ASSIGN_OR_RETURN(protocol::KeyPost k, protocol::KeyPost::FromJson(body));
-    if (me->public_key) {
-      if (*me->public_key == k.public_key) return Reply{200, {{"accepted", true}}};
+    if (me->key) {
+      if (*me->key == k) return Reply{200, {{"accepted", true}}};
       return Status::AlreadyExists(
           fmt::format("node {} already posted another key for linkage {}", node, id));
     }
-    ASSIGN_OR_RETURN(Statement up, db.Prepare("UPDATE linkage_members SET public_key = ?, state = "
+    ASSIGN_OR_RETURN(Statement up, db.Prepare("UPDATE linkage_members SET key_post = ?, state = "
                                               "'keyed' WHERE linkage_id = ? AND node = ?"));
-    up.BindBlob(1, k.public_key).Bind(2, id).Bind(3, node);
+    up.Bind(1, k.ToJson().dump()).Bind(2, id).Bind(3, node);
     RETURN_IF_ERROR(up.Run().status());
     return Reply{200, {{"accepted", true}}};
   }
@@ -482,8 +486,8 @@ Result<LinkageService::Reply> LinkageService::HandleNode(const std::string& node
     protocol::KeySet ks;
     ks.complete = true;
     for (const auto& m : members) {
-      if (m.public_key) {
-        ks.keys[m.node] = *m.public_key;
+      if (m.key) {
+        ks.keys[m.node] = *m.key;
       } else {
         ks.complete = false;
       }
@@ -497,7 +501,7 @@ Result<LinkageService::Reply> LinkageService::HandleNode(const std::string& node
     }
     ASSIGN_OR_RETURN(protocol::SealedSecrets s, protocol::SealedSecrets::FromJson(body));
     for (const auto& m : members) {
-      if (!m.public_key) {
+      if (!m.key) {
         return Status::FailedPrecondition(
             fmt::format("node {} has not posted its key yet", m.node));
       }

@@ -19,7 +19,7 @@
 //   error         a node that cannot take part fails the linkage with its reason.
 // A linkage that is not completed within `timeout` fails, naming the nodes that did not finish.
 //
-// What the hub stores: the request (the schema is not secret), public keys, sealed secrets
+// What the hub stores: the request (the schema is not secret), signed public keys, sealed secrets
 // (ciphertexts it cannot open), CLK sets until matching, per-node match positions with cluster
 // ids, counts. Never the linkage secret, a derived key, or an identifier.
 //

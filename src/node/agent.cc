@@ -231,13 +231,9 @@ Status NodeAgent::HandleTask(const std::string& body) {
   }
   if (protocol::IsLinkageTask(*parsed)) {
     ++tasks_handled_;
-    LinkageContext ctx{options_.node_id,
-                       *client_,
-                       random_,
-                       options_.policy.min_cell,
-                       *linkage_state_,
-                       options_.pprl,
-                       [this] { return stopping(); }};
+    LinkageContext ctx{
+        options_.node_id, *client_,      random_,      options_.policy.min_cell,
+        *linkage_state_,  options_.pprl, options_.tls, [this] { return stopping(); }};
     return RunLinkageTask(*parsed, ctx);
   }
   auto task = protocol::Task::FromJson(*parsed);

@@ -32,7 +32,7 @@ class DataProvider {
   // study) the table built from it (node/cohort_provider.h); NotFound/Unimplemented otherwise.
   virtual Result<std::unique_ptr<analysis::AnalysisTable>> OpenForTask(const protocol::Task& task);
   // The table of `dataset` without the rows whose `id_column` (as text) is in `exclude`: record
-  // linkage's deduplication (node/linkage.h, where the default, kUnimplemented, is defined).
+  // linkage's deduplication (node/linkage.h, where the default, kFailedPrecondition, is defined).
   virtual Result<std::unique_ptr<analysis::AnalysisTable>> OpenTableExcluding(
       const std::string& dataset, const std::string& id_column,
       const std::vector<std::string>& exclude);

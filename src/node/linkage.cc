@@ -2,12 +2,20 @@
 
 #include <fmt/format.h>
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
 #include <thread>
 
 #include "common/log.h"
 #include "crypto/aead.h"
 #include "crypto/hash.h"
 #include "crypto/kx.h"
+#include "crypto/pki.h"
 #include "net/client.h"
 #include "node/sql_table.h"
 #include "privacy/pprl/clk_set.h"
@@ -40,7 +48,7 @@ constexpr std::string_view kSecretContext = "passerelle/pprl/v1/linkage-secret";
 std::string Transcript(const protocol::LinkageTask& task, const protocol::KeySet& keys) {
   std::string t = "passerelle/pprl/v1/transcript\n" + task.linkage_id + "\n";
   for (const auto& n : task.nodes) {
-    t += n + ":" + crypto::ToHex(keys.keys.at(n)) + "\n";
+    t += n + ":" + crypto::ToHex(keys.keys.at(n).public_key) + "\n";
   }
   return t;
 }
@@ -57,12 +65,24 @@ class LinkageRun {
     }
     ASSIGN_OR_RETURN(pprl::LinkageSchema schema,
                      pprl::ParseSchema(task_.schema.dump(), "linkage schema"));
+    if (!opt.approved_schemas.empty()) {
+      bool approved = false;
+      for (const auto& path : opt.approved_schemas) {
+        ASSIGN_OR_RETURN(pprl::LinkageSchema ok, pprl::ReadSchemaFile(path));
+        approved |= ok.Fingerprint() == schema.Fingerprint();
+      }
+      if (!approved) {
+        return Status::PermissionDenied(
+            "the linkage schema is not one this node's custodian approved (node.toml [pprl] "
+            "schemas)");
+      }
+    }
     deadline_ = std::chrono::steady_clock::now() + opt.timeout;
 
     // 2. Ephemeral key pair.
     crypto::X25519KeyPair pair = crypto::X25519KeyPair::Generate(ctx_.random);
-    protocol::KeyPost kp;
-    kp.public_key.assign(pair.public_key.begin(), pair.public_key.end());
+    ASSIGN_OR_RETURN(protocol::KeyPost kp,
+                     SignEphemeralKey(ctx_.tls, task_.linkage_id, ctx_.node_id, pair.public_key));
     ASSIGN_OR_RETURN(json ignored, Call("POST", "key", kp.ToJson()));
     (void)ignored;
     protocol::KeySet keys;
@@ -77,14 +97,23 @@ class LinkageRun {
         return Status::DataLoss(fmt::format("the hub's key set lacks node {}", n));
       }
     }
-    if (keys.keys.at(ctx_.node_id) != kp.public_key) {
+    if (keys.keys.at(ctx_.node_id).public_key != kp.public_key) {
       return Status::DataLoss("the hub relayed another public key for this node");
+    }
+    for (const auto& n : task_.nodes) {
+      Status st = VerifyEphemeralKey(ctx_.tls.ca_pem, task_.linkage_id, n, keys.keys.at(n));
+      if (!st.ok()) {
+        return Status::Unauthenticated(fmt::format(
+            "the key relayed for node {} is not signed by that node ({}): refusing the linkage", n,
+            st.message()));
+      }
     }
     const std::string transcript = Transcript(task_, keys);
     const auto ad = crypto::AsBytes(transcript);
     auto peer_key = [&](const std::string& n) {
       crypto::Bytes32 k{};
-      std::copy(keys.keys.at(n).begin(), keys.keys.at(n).end(), k.begin());
+      const auto& pk = keys.keys.at(n).public_key;
+      std::copy(pk.begin(), pk.end(), k.begin());
       return k;
     };
 
@@ -226,6 +255,111 @@ class LinkageRun {
 
 }  // namespace
 
+// ---- Signed ephemeral keys (OpenSSL: ECDSA with the certificate's key) ----------------------
+
+namespace {
+
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+struct PkeyFree {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct StoreFree {
+  void operator()(X509_STORE* s) const { X509_STORE_free(s); }
+};
+struct StoreCtxFree {
+  void operator()(X509_STORE_CTX* c) const { X509_STORE_CTX_free(c); }
+};
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+
+std::unique_ptr<BIO, BioFree> MemBio(std::string_view text) {
+  return std::unique_ptr<BIO, BioFree>(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+}
+
+}  // namespace
+
+std::string EphemeralKeyMessage(std::string_view linkage_id, std::string_view node,
+                                std::span<const uint8_t> public_key) {
+  return fmt::format("passerelle/pprl/v1/ephemeral-key\n{}\n{}\n{}", linkage_id, node,
+                     crypto::ToHex(public_key));
+}
+
+Result<protocol::KeyPost> SignEphemeralKey(const crypto::TlsMaterial& tls,
+                                           std::string_view linkage_id, std::string_view node,
+                                           std::span<const uint8_t> public_key) {
+  auto bio = MemBio(tls.key_pem);
+  std::unique_ptr<EVP_PKEY, PkeyFree> key(
+      bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> md(EVP_MD_CTX_new());
+  const std::string msg = EphemeralKeyMessage(linkage_id, node, public_key);
+  size_t len = 0;
+  protocol::KeyPost post;
+  if (!key || !md || EVP_DigestSignInit(md.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||
+      EVP_DigestSign(md.get(), nullptr, &len, reinterpret_cast<const uint8_t*>(msg.data()),
+                     msg.size()) != 1) {
+    ERR_clear_error();
+    return Status::Internal("cannot sign the ephemeral key with this node's certificate key");
+  }
+  post.signature.resize(len);
+  if (EVP_DigestSign(md.get(), post.signature.data(), &len,
+                     reinterpret_cast<const uint8_t*>(msg.data()), msg.size()) != 1) {
+    ERR_clear_error();
+    return Status::Internal("cannot sign the ephemeral key with this node's certificate key");
+  }
+  post.signature.resize(len);
+  post.public_key.assign(public_key.begin(), public_key.end());
+  post.certificate = tls.cert_pem;
+  return post;
+}
+
+Status VerifyEphemeralKey(std::string_view ca_pem, std::string_view linkage_id,
+                          std::string_view node, const protocol::KeyPost& key) {
+  auto fail = [](std::string why) {
+    ERR_clear_error();
+    return Status::Unauthenticated(std::move(why));
+  };
+  auto cert_bio = MemBio(key.certificate);
+  std::unique_ptr<X509, X509Free> cert(
+      cert_bio ? PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!cert) return fail("unreadable certificate");
+  std::unique_ptr<X509_STORE, StoreFree> store(X509_STORE_new());
+  auto ca_bio = MemBio(ca_pem);
+  int anchors = 0;
+  while (store && ca_bio) {
+    std::unique_ptr<X509, X509Free> ca(PEM_read_bio_X509(ca_bio.get(), nullptr, nullptr, nullptr));
+    if (!ca) break;
+    if (X509_STORE_add_cert(store.get(), ca.get()) == 1) ++anchors;
+  }
+  ERR_clear_error();
+  if (anchors == 0) return fail("no federation CA to check it against");
+  std::unique_ptr<X509_STORE_CTX, StoreCtxFree> ctx(X509_STORE_CTX_new());
+  if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), cert.get(), nullptr) != 1 ||
+      X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_CLIENT) != 1 ||
+      X509_verify_cert(ctx.get()) != 1) {
+    return fail("its certificate is not a node certificate of the federation CA");
+  }
+  auto info = crypto::ReadCertificateInfo(key.certificate);
+  if (!info.ok() || info->subject_cn != node) {
+    return fail(fmt::format("its certificate was issued to \"{}\"",
+                            info.ok() ? info->subject_cn : std::string("?")));
+  }
+  const std::string msg = EphemeralKeyMessage(linkage_id, node, key.public_key);
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> md(EVP_MD_CTX_new());
+  EVP_PKEY* pub = X509_get0_pubkey(cert.get());
+  if (!md || !pub || EVP_DigestVerifyInit(md.get(), nullptr, EVP_sha256(), nullptr, pub) != 1 ||
+      EVP_DigestVerify(md.get(), key.signature.data(), key.signature.size(),
+                       reinterpret_cast<const uint8_t*>(msg.data()), msg.size()) != 1) {
+    return fail("bad signature");
+  }
+  return Status::Ok();
+}
+
 Result<LinkageNodeOptions> LoadLinkageConfig(
     const Config& config, const std::function<std::filesystem::path(const std::string&)>& resolve) {
   LinkageNodeOptions o;
@@ -237,6 +371,8 @@ Result<LinkageNodeOptions> LoadLinkageConfig(
         fmt::format("{}: pprl.delimiter must be one character", config.source()));
   }
   o.delimiter = delimiter[0];
+  ASSIGN_OR_RETURN(auto schemas, config.GetStringList("pprl.schemas", {}));
+  for (const auto& s : schemas) o.approved_schemas.push_back(resolve(s));
   ASSIGN_OR_RETURN(std::string state, config.GetString("pprl.state", ""));
   o.state_path = resolve(state);
   ASSIGN_OR_RETURN(double timeout, config.GetDouble("pprl.timeout_seconds", 600));
@@ -249,7 +385,8 @@ Result<LinkageNodeOptions> LoadLinkageConfig(
 }
 
 std::vector<std::string> LinkageConfigKeys() {
-  return {"pprl.identities", "pprl.delimiter", "pprl.state", "pprl.timeout_seconds"};
+  return {"pprl.identities", "pprl.delimiter", "pprl.schemas", "pprl.state",
+          "pprl.timeout_seconds"};
 }
 
 Result<std::unique_ptr<LinkageState>> LinkageState::Open(const std::filesystem::path& path) {

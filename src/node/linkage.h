@@ -2,9 +2,12 @@
 //
 // When the hub's task long-poll delivers a linkage task ("kind": "linkage"), the agent hands it
 // to RunLinkageTask, which runs the whole exchange before the agent polls again:
-//   1. checks the schema and that the node has an identity file (node.toml [pprl] identities);
-//   2. makes an ephemeral X25519 key pair and posts the public key (POST .../key), then polls
-//      GET .../keys until every participant posted one;
+//   1. checks the schema (one the custodian approved, when [pprl] schemas lists them) and that the
+//      node has an identity file (node.toml [pprl] identities);
+//   2. makes an ephemeral X25519 key pair and posts the public key signed with the key of its
+//      federation certificate (POST .../key), then polls GET .../keys until every participant
+//      posted one, and checks every key's certificate (federation CA, CN = node) and signature:
+//      the hub relays keys but cannot substitute its own;
 //   3. leader (nodes[0]): draws the 32-byte linkage secret from the node's CSPRNG and seals it to
 //      each other node: key = crypto::DeriveKey(X25519(leader, peer), pk_leader, pk_peer,
 //      "passerelle/pprl/v1/linkage-secret"), AEAD XChaCha20-Poly1305 with the transcript
@@ -47,6 +50,7 @@
 #include "common/random.h"
 #include "common/sqlite.h"
 #include "common/status.h"
+#include "crypto/tls.h"
 #include "node/executor.h"
 #include "protocol/linkage_messages.h"
 
@@ -61,6 +65,10 @@ struct LinkageNodeOptions {
   std::filesystem::path identities;
   // Field delimiter of the identity CSV.
   char delimiter = ',';
+  // The linkage schemas this node's custodian approved (schema files); a linkage whose schema
+  // has another fingerprint (pprl::LinkageSchema::Fingerprint: fields, weights, hardening) is
+  // refused. Empty: any schema.
+  std::vector<std::filesystem::path> approved_schemas;
   // The node's linkage state (SQLite, created when absent); empty: next to the journal
   // ("<journal>.linkage.sqlite"), set by LoadNodeConfig.
   std::filesystem::path state_path;
@@ -74,7 +82,8 @@ struct LinkageNodeOptions {
   std::function<void(const std::string& node, std::span<uint8_t> secret)> on_secret_for_testing;
 };
 
-// Reads node.toml [pprl]: identities = "persons.csv", delimiter = ",", state = "...".
+// Reads node.toml [pprl]: identities = "persons.csv", delimiter = ",", state = "...",
+// schemas = ["approved-schema.json", ...], timeout_seconds = 600.
 // `resolve` makes paths relative to the file's folder.
 Result<LinkageNodeOptions> LoadLinkageConfig(
     const Config& config, const std::function<std::filesystem::path(const std::string&)>& resolve);
@@ -108,12 +117,28 @@ struct LinkageContext {
   int64_t min_cell = 10;  // the node's policy, sent with its CLKs
   LinkageState& state;
   const LinkageNodeOptions& options;
+  const crypto::TlsMaterial& tls;  // signs this node's ephemeral key; the CA verifies the peers'
+
   std::function<bool()> stopping;  // true when the agent is asked to stop
 };
 
 // Runs one linkage task (payload: the task JSON). Errors are reported to the hub and logged;
 // the returned Status is not OK only when the node's own state fails.
 Status RunLinkageTask(const nlohmann::json& payload, LinkageContext& ctx);
+
+// The message a node signs for its ephemeral key (protocol::KeyPost):
+// "passerelle/pprl/v1/ephemeral-key\n" + linkage id + "\n" + node + "\n" + hex(public key).
+std::string EphemeralKeyMessage(std::string_view linkage_id, std::string_view node,
+                                std::span<const uint8_t> public_key);
+// This node's KeyPost: the key, its certificate and the signature with its private key.
+Result<protocol::KeyPost> SignEphemeralKey(const crypto::TlsMaterial& tls,
+                                           std::string_view linkage_id, std::string_view node,
+                                           std::span<const uint8_t> public_key);
+// Checks a participant's KeyPost: its certificate chains to the federation CA (`ca_pem`) as a
+// client (node) certificate, its CN is `node`, and the signature is valid. A hub that substitutes
+// keys cannot pass this without a node's private key.
+Status VerifyEphemeralKey(std::string_view ca_pem, std::string_view linkage_id,
+                          std::string_view node, const protocol::KeyPost& key);
 
 // A provider that applies a task's linkage use: with deduplicate, the table of a dataset without
 // the rows whose id_column this node matched to a higher-ranked node.

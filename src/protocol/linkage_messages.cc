@@ -239,24 +239,50 @@ Result<LinkageTask> LinkageTask::FromJson(const json& j) {
 
 // ---- Key agreement ----------------------------------------------------------------------------
 
-json KeyPost::ToJson() const { return {{"public_key", Base64Encode(public_key)}}; }
-
-Result<KeyPost> KeyPost::FromJson(const json& j) {
-  RETURN_IF_ERROR(RequireObject(j, "key"));
-  RETURN_IF_ERROR(CheckKnownKeys(j, {"public_key"}, "key"));
-  KeyPost k;
-  ASSIGN_OR_RETURN(k.public_key,
-                   GetBytes(j, "public_key", "key", kX25519KeyBytes, kX25519KeyBytes));
-  return k;
+json KeyPost::ToJson() const {
+  return {{"public_key", Base64Encode(public_key)},
+          {"certificate", certificate},
+          {"signature", Base64Encode(signature)}};
 }
 
-json KeySet::ToJson() const { return {{"keys", ByteMapToJson(keys)}, {"complete", complete}}; }
+namespace {
+Result<KeyPost> KeyPostFromJson(const json& j, const std::string& path) {
+  RETURN_IF_ERROR(RequireObject(j, path));
+  RETURN_IF_ERROR(CheckKnownKeys(j, {"public_key", "certificate", "signature"}, path));
+  KeyPost k;
+  ASSIGN_OR_RETURN(k.public_key, GetBytes(j, "public_key", path, kX25519KeyBytes, kX25519KeyBytes));
+  ASSIGN_OR_RETURN(k.certificate, GetString(j, "certificate", path));
+  if (k.certificate.empty() || k.certificate.size() > kMaxCertificateBytes) {
+    return Status::InvalidArgument(
+        fmt::format("{}.certificate: expected a PEM certificate of at most {} bytes", path,
+                    kMaxCertificateBytes));
+  }
+  ASSIGN_OR_RETURN(k.signature, GetBytes(j, "signature", path, 8, kMaxSignatureBytes));
+  return k;
+}
+}  // namespace
+
+Result<KeyPost> KeyPost::FromJson(const json& j) { return KeyPostFromJson(j, "key"); }
+
+json KeySet::ToJson() const {
+  json k = json::object();
+  for (const auto& [node, post] : keys) k[node] = post.ToJson();
+  return {{"keys", std::move(k)}, {"complete", complete}};
+}
 
 Result<KeySet> KeySet::FromJson(const json& j) {
   RETURN_IF_ERROR(RequireObject(j, "keys"));
   RETURN_IF_ERROR(CheckKnownKeys(j, {"keys", "complete"}, "keys"));
   KeySet k;
-  ASSIGN_OR_RETURN(k.keys, GetByteMap(j, "keys", "keys", kX25519KeyBytes, kX25519KeyBytes));
+  auto it = j.find("keys");
+  if (it == j.end() || !it->is_object() || it->size() > kMaxLinkageNodes) {
+    return Status::InvalidArgument(
+        fmt::format("keys.keys: expected an object of at most {} nodes", kMaxLinkageNodes));
+  }
+  for (auto e = it->begin(); e != it->end(); ++e) {
+    RETURN_IF_ERROR(ValidateNode(e.key(), "keys.keys"));
+    ASSIGN_OR_RETURN(k.keys[e.key()], KeyPostFromJson(e.value(), "keys.keys." + e.key()));
+  }
   ASSIGN_OR_RETURN(auto complete, GetOptionalBool(j, "complete", "keys"));
   k.complete = complete.value_or(false);
   return k;

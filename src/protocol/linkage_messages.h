@@ -35,6 +35,8 @@ namespace passerelle::protocol {
 inline constexpr size_t kMaxLinkageNodes = 16;
 inline constexpr size_t kX25519KeyBytes = 32;
 inline constexpr size_t kMaxSealedSecretBytes = 256;
+inline constexpr size_t kMaxCertificateBytes = 16384;
+inline constexpr size_t kMaxSignatureBytes = 256;
 
 // The "linkage" block of a linkage study file.
 struct LinkageRequest {
@@ -77,15 +79,21 @@ struct LinkageTask {
 // True when a task payload is a linkage task ("kind": "linkage").
 bool IsLinkageTask(const nlohmann::json& payload);
 
+// A node's ephemeral key, signed with the key of its federation certificate (ECDSA P-256,
+// SHA-256) over "passerelle/pprl/v1/ephemeral-key\n" + linkage id + "\n" + node + "\n" +
+// hex(public_key), so that peers can check it came from that node and not from the hub.
 struct KeyPost {
   std::vector<uint8_t> public_key;  // 32 bytes
+  std::string certificate;          // the node's certificate, PEM
+  std::vector<uint8_t> signature;   // DER ECDSA signature
+  friend bool operator==(const KeyPost&, const KeyPost&) = default;
   nlohmann::json ToJson() const;
   static Result<KeyPost> FromJson(const nlohmann::json& j);
 };
 
 struct KeySet {
-  std::map<std::string, std::vector<uint8_t>> keys;  // node -> public key (those posted so far)
-  bool complete = false;                             // every participant posted one
+  std::map<std::string, KeyPost> keys;  // node -> its signed key (those posted so far)
+  bool complete = false;                // every participant posted one
   nlohmann::json ToJson() const;
   static Result<KeySet> FromJson(const nlohmann::json& j);
 };

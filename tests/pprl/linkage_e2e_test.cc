@@ -15,6 +15,8 @@
 #include "common/files.h"
 #include "common/sqlite.h"
 #include "crypto/hash.h"
+#include "crypto/pki.h"
+#include "node/linkage.h"
 #include "privacy/pprl/encode_source.h"
 #include "privacy/pprl/encoder.h"
 #include "privacy/pprl/key.h"
@@ -100,14 +102,16 @@ class LinkageE2eTest : public ::testing::Test {
   }
 
   // A federation fr + qc in `work`; `secrets` records (or corrupts) the agreed secrets.
-  static std::unique_ptr<sandbox::LocalFederation> Start(const std::string& work,
-                                                         Secrets* secrets) {
+  static std::unique_ptr<sandbox::LocalFederation> Start(
+      const std::string& work, Secrets* secrets,
+      std::vector<std::filesystem::path> approved_schemas = {}) {
     sandbox::FederationOptions opts;
     opts.work_dir = dir_->path() / work;
     opts.policy.min_cell = 5;
     opts.policy.min_rows = 5;
     opts.pprl.poll_interval = 20ms;
     opts.pprl.timeout = 60s;
+    opts.pprl.approved_schemas = std::move(approved_schemas);
     opts.pprl.on_secret_for_testing = [secrets](const std::string& node,
                                                 std::span<uint8_t> secret) {
       std::lock_guard<std::mutex> lock(secrets->mu);
@@ -325,6 +329,62 @@ TEST_F(LinkageE2eTest, SmallCountsAreSuppressedAndWrongKeyIsRefused) {
   EXPECT_EQ(fed->Submit(count).status().code(), StatusCode::kNotFound);
   count["linkage"]["id"] = *bad;  // failed, not completed
   EXPECT_EQ(fed->Submit(count).status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(LinkageE2eTest, NodeRefusesASchemaItsCustodianDidNotApprove) {
+  Secrets secrets;
+  // The custodians approved the FEBRL schema file; the study sends it with other weights.
+  auto fed = Start("approval", &secrets, {kSchemaFile});
+  ASSERT_NE(fed, nullptr);
+  json study = LinkageStudy();
+  study["linkage"]["schema"]["fields"][0]["k"] = 25;
+  auto id = fed->Submit(study);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  auto failed = fed->Wait(*id, 60s);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find("not one this node's custodian approved"),
+            std::string::npos)
+      << failed.status().ToString();
+  EXPECT_TRUE(secrets.by_node.empty());  // refused before any key was agreed
+  // The approved schema (the file's comment does not change the fingerprint) runs.
+  auto ok = fed->Submit(LinkageStudy());
+  ASSERT_TRUE(ok.ok());
+  auto result = fed->Wait(*ok, 120s);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_GT((*result)["linked_persons"].get<int64_t>(), 4900);
+}
+
+TEST(LinkageKeySignature, OnlyTheNamedNodeOfTheFederationCaCanSignItsKey) {
+  auto ca = crypto::CreateCa({.name = "test CA", .valid_days = 2});
+  auto other_ca = crypto::CreateCa({.name = "another CA", .valid_days = 2});
+  ASSERT_TRUE(ca.ok() && other_ca.ok());
+  auto fr = crypto::IssueCertificate(*ca, crypto::CertRole::kNode, "fr", {.valid_days = 2});
+  auto hub = crypto::IssueCertificate(*ca, crypto::CertRole::kHub, "qc", {.valid_days = 2});
+  auto rogue =
+      crypto::IssueCertificate(*other_ca, crypto::CertRole::kNode, "fr", {.valid_days = 2});
+  ASSERT_TRUE(fr.ok() && hub.ok() && rogue.ok());
+  const std::string lk = "lk-0123456789ab";
+  std::vector<uint8_t> pk(32, 42);
+  auto post = node::SignEphemeralKey({ca->cert_pem, fr->cert_pem, fr->key_pem}, lk, "fr", pk);
+  ASSERT_TRUE(post.ok()) << post.status().ToString();
+  EXPECT_TRUE(node::VerifyEphemeralKey(ca->cert_pem, lk, "fr", *post).ok());
+  // Another node's name, another linkage, another key: refused.
+  EXPECT_FALSE(node::VerifyEphemeralKey(ca->cert_pem, lk, "qc", *post).ok());
+  EXPECT_FALSE(node::VerifyEphemeralKey(ca->cert_pem, "lk-0123456789ac", "fr", *post).ok());
+  protocol::KeyPost swapped = *post;
+  swapped.public_key[0] ^= 1;  // a hub substituting its own key keeps the node's signature
+  EXPECT_FALSE(node::VerifyEphemeralKey(ca->cert_pem, lk, "fr", swapped).ok());
+  // A certificate of another CA, or the hub's own (server) certificate named like a node.
+  auto from_rogue =
+      node::SignEphemeralKey({other_ca->cert_pem, rogue->cert_pem, rogue->key_pem}, lk, "fr", pk);
+  ASSERT_TRUE(from_rogue.ok());
+  EXPECT_FALSE(node::VerifyEphemeralKey(ca->cert_pem, lk, "fr", *from_rogue).ok());
+  auto from_hub = node::SignEphemeralKey({ca->cert_pem, hub->cert_pem, hub->key_pem}, lk, "qc", pk);
+  ASSERT_TRUE(from_hub.ok());
+  EXPECT_FALSE(node::VerifyEphemeralKey(ca->cert_pem, lk, "qc", *from_hub).ok());
+  protocol::KeyPost garbage = *post;
+  garbage.certificate = "not a certificate";
+  EXPECT_FALSE(node::VerifyEphemeralKey(ca->cert_pem, lk, "fr", garbage).ok());
 }
 
 TEST(PprlWrongKeySanity, ClksUnderAnotherKeyAlmostNeverMatch) {

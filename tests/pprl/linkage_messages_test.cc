@@ -71,14 +71,25 @@ TEST(LinkageMessagesTest, TaskAndKeyMessages) {
   bad["linkage_id"] = "st-0123456789ab";
   EXPECT_FALSE(LinkageTask::FromJson(bad).ok());
 
-  KeyPost k{std::vector<uint8_t>(32, 7)};
+  KeyPost k{std::vector<uint8_t>(32, 7), "-----BEGIN CERTIFICATE-----...",
+            std::vector<uint8_t>(70, 1)};
   auto kb = KeyPost::FromJson(k.ToJson());
-  ASSERT_TRUE(kb.ok());
-  EXPECT_EQ(kb->public_key, k.public_key);
-  EXPECT_FALSE(KeyPost::FromJson({{"public_key", "AAAA"}}).ok());  // 3 bytes
-  EXPECT_FALSE(KeyPost::FromJson({{"public_key", "!!!"}}).ok());
+  ASSERT_TRUE(kb.ok()) << kb.status().ToString();
+  EXPECT_EQ(*kb, k);
+  json short_key = k.ToJson();
+  short_key["public_key"] = "AAAA";  // 3 bytes
+  EXPECT_FALSE(KeyPost::FromJson(short_key).ok());
+  json bad_b64 = k.ToJson();
+  bad_b64["public_key"] = "!!!";
+  EXPECT_FALSE(KeyPost::FromJson(bad_b64).ok());
+  json unsigned_key = k.ToJson();
+  unsigned_key.erase("signature");
+  EXPECT_FALSE(KeyPost::FromJson(unsigned_key).ok());
+  json big_cert = k.ToJson();
+  big_cert["certificate"] = std::string(20000, 'A');
+  EXPECT_FALSE(KeyPost::FromJson(big_cert).ok());
   KeySet ks;
-  ks.keys["fr"] = std::vector<uint8_t>(32, 1);
+  ks.keys["fr"] = k;
   ks.complete = true;
   auto ksb = KeySet::FromJson(ks.ToJson());
   ASSERT_TRUE(ksb.ok());
