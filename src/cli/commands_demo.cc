@@ -106,59 +106,6 @@ std::string Num(const json& v, int digits = 1) {
   return fmt::format("{:.{}f}", v.get<double>(), digits);
 }
 
-// Table 1 as text: one column per group, "n (%)" for categorical variables (the level "1" of a
-// 0/1 variable, else every level), "mean (SD)" for continuous ones; "*" marks a suppressed value.
-std::string Table1ToText(const json& t, const std::string& title) {
-  std::string out = fmt::format("\n{}\n", title);
-  const json& groups = t["groups"];
-  out += fmt::format("  {:<24}", "");
-  for (const auto& g : groups) out += fmt::format("{:>20}", g.get<std::string>());
-  out += fmt::format("\n  {:<24}", "persons");
-  for (const auto& g : groups) out += fmt::format("{:>20}", Num(t["n"][g.get<std::string>()], 0));
-  out += "\n";
-  // Continuous variables first, as a Table 1 usually shows them.
-  json variables = json::array();
-  for (const auto& v : t["variables"]) {
-    if (v["kind"] == "continuous") variables.push_back(v);
-  }
-  for (const auto& v : t["variables"]) {
-    if (v["kind"] != "continuous") variables.push_back(v);
-  }
-  for (const auto& v : variables) {
-    const std::string name = v["name"];
-    if (v["kind"] == "continuous") {
-      out += fmt::format("  {:<24}", name + ", mean (SD)");
-      for (const auto& g : groups) {
-        const json& s = v["groups"][g.get<std::string>()];
-        out += fmt::format("{:>20}",
-                           s["mean"].is_null() ? "*" : Num(s["mean"]) + " (" + Num(s["sd"]) + ")");
-      }
-      out += "\n";
-      continue;
-    }
-    std::vector<std::string> levels = v["levels"].get<std::vector<std::string>>();
-    const bool binary = levels == std::vector<std::string>{"0", "1"};
-    if (binary) levels = {"1"};
-    if (!binary) out += fmt::format("  {:<24}\n", name + ", n (%)");
-    for (const auto& l : levels) {
-      out += fmt::format("  {:<24}", binary ? name + ", n (%)" : "  " + l);
-      for (const auto& g : groups) {
-        const json& s = v["groups"][g.get<std::string>()];
-        const json& c = s["counts"][l];
-        out += fmt::format("{:>20}",
-                           c.is_null() ? "*" : Num(c, 0) + " (" + Num(s["percent"][l]) + "%)");
-      }
-      out += "\n";
-    }
-  }
-  for (const auto& s : t.value("suppressed", json::array())) {
-    out +=
-        fmt::format("  * {} {}{}: {}\n", s.value("variable", "persons"), s.value("group", ""),
-                    s.contains("level") ? " = " + s.value("level", "") : "", s.value("reason", ""));
-  }
-  return out;
-}
-
 struct ModelCheck {
   int terms = 0;
   int covered = 0;
@@ -282,12 +229,14 @@ Status RunDemo(const DemoArgs& a, const CliContext& ctx) {
       "Cross-border study on synthetic data: {} persons per site, France (fr) and Québec (qc).\n"
       "One cohort definition in standard OMOP concepts; each node found it in its own coding.\n",
       a.persons);
-  report += Table1ToText(hhf["table1"],
-                         "Table 1. Adults with type 2 diabetes on 2022-01-01, by jurisdiction "
-                         "(hhf: hospitalised for heart failure within a year)");
-  report += Table1ToText(mace["table1"],
-                         "Table 1b. Adults 180 days into observation, by jurisdiction (mace_event: "
-                         "a first major cardiovascular event during follow-up)");
+  report +=
+      sandbox::Table1ToText(hhf["table1"],
+                            "Table 1. Adults with type 2 diabetes on 2022-01-01, by jurisdiction "
+                            "(hhf: hospitalised for heart failure within a year)");
+  report += sandbox::Table1ToText(
+      mace["table1"],
+      "Table 1b. Adults 180 days into observation, by jurisdiction (mace_event: "
+      "a first major cardiovascular event during follow-up)");
   int terms = 0, covered = 0;
   json models = json::object();
   if (hhf.contains("hhf_logistic")) {

@@ -4,6 +4,8 @@
 // table per study, reused across rounds, dropped when evicted or at the end).
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -16,6 +18,7 @@
 #include "node/executor.h"
 #include "omop/synth/synth.h"
 #include "protocol/messages.h"
+#include "sandbox/report.h"
 #include "sandbox/sandbox.h"
 #include "store/duckdb_source.h"
 
@@ -282,6 +285,15 @@ TEST_F(OmopSandboxTest, HhfStudyOnFrenchAndQuebecNodes) {
   EXPECT_NEAR(age["groups"]["overall"]["sd"].get<double>(),
               a["measures"]["age"]["sd"].get<double>(), 1e-9);
   EXPECT_EQ(age["groups"]["fr"]["n"], fr_.hhf_cohort);
+
+  // Readable renderings: text (as `passerelle study result --format text`) and long CSV.
+  const std::string text = sandbox::ResultToText(*result);
+  EXPECT_NE(text.find("[table1] table1 by site"), std::string::npos) << text;
+  EXPECT_NE(text.find("age, mean (SD)"), std::string::npos) << text;
+  const std::string csv = sandbox::ResultToCsv(*result);
+  EXPECT_NE(csv.find(fmt::format("table1,table1,,,fr,n,{},", fr_.hhf_cohort)), std::string::npos)
+      << csv;
+  EXPECT_NE(csv.find("table1,table1,age,,overall,mean,"), std::string::npos) << csv;
 
   // The node databases were opened read-only and hold no study table afterwards.
   for (const auto& n : Nodes()) {
