@@ -200,7 +200,7 @@ TEST(CohortTablesTest, BadCohortFailsTheTaskWithoutReleasingAnything) {
 
 class OmopSandboxTest : public ::testing::Test {
  protected:
-  static constexpr int64_t kPersons = 6000;
+  static constexpr int64_t kPersons = 4000;
   static void SetUpTestSuite() {
     auto d = TempDir::Create("omop-sandbox");
     ASSERT_TRUE(d.ok());
@@ -246,8 +246,8 @@ TEST_F(OmopSandboxTest, HhfStudyOnFrenchAndQuebecNodes) {
   EXPECT_EQ((*result)["dataset"], "omop");
   const int64_t persons = fr_.hhf_cohort + qc_.hhf_cohort;
   const int64_t events = fr_.hhf_events + qc_.hhf_events;
-  ASSERT_GT(fr_.hhf_cohort, 100);
-  ASSERT_GT(qc_.hhf_cohort, 100);
+  ASSERT_GT(fr_.hhf_cohort, 50);
+  ASSERT_GT(qc_.hhf_cohort, 50);
   EXPECT_EQ(a["n"]["n"], persons);
   EXPECT_EQ(a["measures"]["hhf"]["n"], persons);
   EXPECT_NEAR(a["measures"]["hhf"]["mean"].get<double>(),
