@@ -69,6 +69,9 @@ std::unique_ptr<Registry> MakeBuiltinRegistry() {
   r->Register(MakeCountAnalysis()).PermitUncheckedError();
   r->Register(MakeSummaryAnalysis()).PermitUncheckedError();
   r->Register(MakeTableAnalysis()).PermitUncheckedError();
+  r->Register(MakeGlmAnalysis()).PermitUncheckedError();
+  r->Register(MakeCoxAnalysis()).PermitUncheckedError();
+  r->Register(MakeKmAnalysis()).PermitUncheckedError();
   r->Register(MakeTable1Analysis()).PermitUncheckedError();
   return r;
 }

@@ -53,6 +53,9 @@ struct Thresholds {
   int64_t min_rows = 10;
   // A categorical variable with more distinct values than this is refused (node policy only).
   int64_t max_levels = 100;
+  // A model (glm, cox) with more parameters than this x its complete rows at a node is refused
+  // there (DataSHIELD's nfilter.glm).
+  double glm_max_params_ratio = 0.33;
 };
 
 // What the hub sends to the nodes for one analysis in one round.
@@ -143,7 +146,7 @@ class Registry {
   std::map<std::string, std::unique_ptr<Analysis>, std::less<>> analyses_;
 };
 
-// The registry of the built-in analyses: count, summary, table.
+// The registry of the built-in analyses: count, summary, table, glm, cox, km.
 std::unique_ptr<Registry> MakeBuiltinRegistry();
 const Registry& BuiltinRegistry();
 

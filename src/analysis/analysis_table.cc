@@ -15,6 +15,11 @@ Result<VariableInfo> AnalysisTable::FindVariable(const std::string& name) {
   return Status::NotFound(fmt::format("variable \"{}\" is not in the dataset", name));
 }
 
+Result<std::vector<ColumnData>> AnalysisTable::ReadColumns(const std::vector<std::string>&,
+                                                           const ReadOptions&) {
+  return Status::FailedPrecondition("this analysis table cannot read columns into memory");
+}
+
 void MemoryTable::AddNumeric(std::string name, NumericColumn values) {
   rows_ = values.size();
   order_.push_back(name);
@@ -131,6 +136,45 @@ Result<std::vector<std::vector<double>>> MemoryTable::ReadNumeric(
       v[i] = (*num)[i] ? *(*num)[i] : std::numeric_limits<double>::quiet_NaN();
     }
     out.push_back(std::move(v));
+  }
+  return out;
+}
+
+Result<std::vector<ColumnData>> MemoryTable::ReadColumns(const std::vector<std::string>& variables,
+                                                         const ReadOptions& options) {
+  std::vector<const Column*> cols;
+  for (const auto& name : variables) {
+    ASSIGN_OR_RETURN(const Column* c, Find(name));
+    cols.push_back(c);
+  }
+  std::vector<uint8_t> keep(rows_, 1);
+  if (options.complete_cases) {
+    for (const Column* c : cols) {
+      for (size_t i = 0; i < rows_; ++i) {
+        bool present = std::visit([&](const auto& v) { return v[i].has_value(); }, *c);
+        if (!present) keep[i] = 0;
+      }
+    }
+  }
+  std::vector<ColumnData> out;
+  for (size_t k = 0; k < cols.size(); ++k) {
+    ColumnData d;
+    d.name = variables[k];
+    if (const auto* num = std::get_if<NumericColumn>(cols[k])) {
+      for (size_t i = 0; i < rows_; ++i) {
+        if (!keep[i]) continue;
+        d.numbers.push_back((*num)[i] ? *(*num)[i] : std::numeric_limits<double>::quiet_NaN());
+      }
+    } else {
+      d.is_text = true;
+      const auto& text = std::get<TextColumn>(*cols[k]);
+      for (size_t i = 0; i < rows_; ++i) {
+        if (!keep[i]) continue;
+        d.texts.push_back(text[i].value_or(""));
+        d.missing.push_back(text[i] ? 0 : 1);
+      }
+    }
+    out.push_back(std::move(d));
   }
   return out;
 }

@@ -55,6 +55,21 @@ struct CellCount {
   int64_t count = 0;
 };
 
+// One column read into memory by ReadColumns.
+struct ColumnData {
+  std::string name;
+  bool is_text = false;            // a categorical variable, read as level text
+  std::vector<double> numbers;     // !is_text: the values, NaN for missing
+  std::vector<std::string> texts;  // is_text: the level texts ("" where missing)
+  std::vector<uint8_t> missing;    // is_text: 1 marks a missing value
+  size_t size() const { return is_text ? texts.size() : numbers.size(); }
+};
+
+struct ReadOptions {
+  // Only the rows where every requested variable is present (R's na.omit), filtered by the store.
+  bool complete_cases = false;
+};
+
 class AnalysisTable {
  public:
   virtual ~AnalysisTable() = default;
@@ -74,6 +89,15 @@ class AnalysisTable {
   // The values of numeric variables, one vector per variable, NaN for missing.
   virtual Result<std::vector<std::vector<double>>> ReadNumeric(
       const std::vector<std::string>& variables) = 0;
+  // The values of `variables` (distinct names), one ColumnData per variable in order: numeric
+  // variables as doubles, categorical ones as level text (see above). Errors: an unknown variable,
+  // a variable of kind kOther (dates, timestamps). The default: kFailedPrecondition.
+  virtual Result<std::vector<ColumnData>> ReadColumns(const std::vector<std::string>& variables,
+                                                      const ReadOptions& options);
+  // A key naming the data behind this table while it does not change (e.g. a read-only database
+  // table), so that multi-round analyses may keep what they built from it between rounds; empty
+  // (the default): do not keep anything.
+  virtual std::string CacheKey() const { return {}; }
 
   // Finds a variable by exact name; NotFound names it and the dataset otherwise.
   Result<VariableInfo> FindVariable(const std::string& name);
@@ -97,6 +121,8 @@ class MemoryTable final : public AnalysisTable {
                                              const std::string& col) override;
   Result<std::vector<std::vector<double>>> ReadNumeric(
       const std::vector<std::string>& variables) override;
+  Result<std::vector<ColumnData>> ReadColumns(const std::vector<std::string>& variables,
+                                              const ReadOptions& options) override;
 
  private:
   using Column = std::variant<NumericColumn, TextColumn>;

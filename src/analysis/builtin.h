@@ -18,6 +18,10 @@ namespace passerelle::analysis {
 std::unique_ptr<Analysis> MakeCountAnalysis();
 std::unique_ptr<Analysis> MakeSummaryAnalysis();
 std::unique_ptr<Analysis> MakeTableAnalysis();
+// Models over src/stats (glm.cc, cox.cc, km.cc document their rounds and disclosure rules).
+std::unique_ptr<Analysis> MakeGlmAnalysis();
+std::unique_ptr<Analysis> MakeCoxAnalysis();
+std::unique_ptr<Analysis> MakeKmAnalysis();
 std::unique_ptr<Analysis> MakeTable1Analysis();  // table1.cc: characteristics by group
 
 // Validates a variable name given in a study: 1 to 128 characters, no control characters.

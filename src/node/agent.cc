@@ -57,7 +57,8 @@ Result<NodeOptions> LoadNodeConfig(const Config& config, const std::filesystem::
   auto unknown = config.UnknownKeys({"node.id", "node.hub", "node.journal",
                                      "node.long_poll_seconds", "data.duckdb", "tls.ca", "tls.cert",
                                      "tls.key", "policy.min_cell", "policy.min_rows",
-                                     "policy.max_levels", "policy.analyses", "policy.datasets"});
+                                     "policy.max_levels", "policy.analyses", "policy.datasets",
+                                     "policy.glm_max_params_ratio"});
   if (!unknown.empty()) {
     return Status::InvalidArgument(
         fmt::format("{}: unknown key \"{}\"", config.source(), unknown.front()));

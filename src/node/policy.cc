@@ -11,6 +11,12 @@ Result<NodePolicy> LoadPolicy(const Config& config) {
   ASSIGN_OR_RETURN(p.min_cell, config.GetInt("policy.min_cell", p.min_cell));
   ASSIGN_OR_RETURN(p.min_rows, config.GetInt("policy.min_rows", p.min_rows));
   ASSIGN_OR_RETURN(p.max_levels, config.GetInt("policy.max_levels", p.max_levels));
+  ASSIGN_OR_RETURN(p.glm_max_params_ratio,
+                   config.GetDouble("policy.glm_max_params_ratio", p.glm_max_params_ratio));
+  if (!(p.glm_max_params_ratio > 0 && p.glm_max_params_ratio <= 1)) {
+    return Status::InvalidArgument(
+        fmt::format("{}: policy.glm_max_params_ratio must lie in (0, 1]", config.source()));
+  }
   ASSIGN_OR_RETURN(p.analyses, config.GetStringList("policy.analyses", p.analyses));
   ASSIGN_OR_RETURN(p.datasets, config.GetStringList("policy.datasets", p.datasets));
   if (p.min_cell < 1 || p.min_rows < 1 || p.max_levels < 1) {
@@ -52,6 +58,7 @@ PolicyDecision CheckTask(const NodePolicy& policy, const std::string& /*node_id*
   d.thresholds.min_cell = std::max(policy.min_cell, task.disclosure.min_cell.value_or(0));
   d.thresholds.min_rows = std::max(policy.min_rows, task.disclosure.min_rows.value_or(0));
   d.thresholds.max_levels = policy.max_levels;
+  d.thresholds.glm_max_params_ratio = policy.glm_max_params_ratio;
   return d;
 }
 

@@ -26,8 +26,10 @@ struct NodePolicy {
   int64_t min_rows = 10;
   // A categorical variable with more distinct values than this is refused.
   int64_t max_levels = 100;
+  // A model (glm, cox) with more parameters than this x the node's complete rows is refused.
+  double glm_max_params_ratio = 0.33;
   // The analyses this node runs (a subset of the registry).
-  std::vector<std::string> analyses = {"count", "summary", "table", "table1"};
+  std::vector<std::string> analyses = {"count", "summary", "table", "table1", "glm", "cox", "km"};
   // The datasets this node serves; empty: every flat table of its database.
   std::vector<std::string> datasets;
 };

@@ -173,4 +173,68 @@ Result<std::vector<std::vector<double>>> SqlTable::ReadNumeric(
   return out;
 }
 
+std::string SqlTable::CacheKey() const {
+  return fmt::format("sql:{}:{}", static_cast<const void*>(&source_), dataset_);
+}
+
+Result<std::vector<analysis::ColumnData>> SqlTable::ReadColumns(
+    const std::vector<std::string>& variables, const analysis::ReadOptions& options) {
+  std::vector<analysis::ColumnData> out(variables.size());
+  if (variables.empty()) return out;
+  std::string select, where;
+  for (size_t k = 0; k < variables.size(); ++k) {
+    const std::string& v = variables[k];
+    ASSIGN_OR_RETURN(store::ColumnType t, TypeOf(v));
+    out[k].name = v;
+    if (!select.empty()) select += ", ";
+    switch (t) {
+      case store::ColumnType::kInt64:
+      case store::ColumnType::kDouble:
+        select += fmt::format("CAST({} AS DOUBLE)", Q(v));
+        break;
+      case store::ColumnType::kString:
+      case store::ColumnType::kBool:
+        out[k].is_text = true;
+        select += LevelExpr(v);
+        break;
+      default:
+        return Status::InvalidArgument(fmt::format(
+            "variable \"{}\" of dataset \"{}\" is neither numeric nor categorical", v, dataset_));
+    }
+    if (options.complete_cases) {
+      where += fmt::format("{} {} IS NOT NULL", where.empty() ? " WHERE" : " AND", Q(v));
+    }
+  }
+  ASSIGN_OR_RETURN(int64_t rows, store::QueryInt(source_, fmt::format("SELECT count(*) FROM {}{}",
+                                                                      Q(dataset_), where)));
+  for (auto& c : out) {
+    if (c.is_text) {
+      c.texts.reserve(static_cast<size_t>(rows));
+      c.missing.reserve(static_cast<size_t>(rows));
+    } else {
+      c.numbers.reserve(static_cast<size_t>(rows));
+    }
+  }
+  ASSIGN_OR_RETURN(auto result,
+                   source_.Query(fmt::format("SELECT {} FROM {}{}", select, Q(dataset_), where)));
+  for (;;) {
+    ASSIGN_OR_RETURN(auto chunk, result->Next());
+    if (!chunk) break;
+    for (size_t k = 0; k < variables.size(); ++k) {
+      const auto& col = chunk->columns[k];
+      auto& dst = out[k];
+      for (size_t i = 0; i < col.size(); ++i) {
+        if (dst.is_text) {
+          dst.missing.push_back(col.IsNull(i) ? 1 : 0);
+          dst.texts.push_back(col.IsNull(i) ? std::string() : col.strings[i]);
+        } else {
+          dst.numbers.push_back(col.IsNull(i) ? std::numeric_limits<double>::quiet_NaN()
+                                              : col.doubles[i]);
+        }
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace passerelle::node

@@ -27,6 +27,15 @@ bool DataColumn::IsMissing(size_t row) const {
   return std::isnan(numbers[row]);
 }
 
+void DataFrame::ReleaseColumnData(std::string_view name) {
+  for (auto& c : columns_) {
+    if (c.name != name) continue;
+    std::vector<double>().swap(c.numbers);
+    std::vector<std::string>().swap(c.strings);
+    std::vector<uint8_t>().swap(c.missing);
+  }
+}
+
 Status DataFrame::AddColumn(DataColumn column) {
   if (column.name.empty()) return Status::InvalidArgument("data frame: a column has no name");
   if (Find(column.name) != nullptr) {

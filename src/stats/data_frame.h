@@ -48,6 +48,10 @@ class DataFrame {
   // Like Find, with an error that names the column and the available ones.
   Result<const DataColumn*> Get(std::string_view name) const;
 
+  // Frees the values of column `name` (it keeps its name and the frame its row count; reading
+  // its values afterwards is a programming error). No-op for an unknown name.
+  void ReleaseColumnData(std::string_view name);
+
   size_t rows() const { return rows_; }
   const std::vector<DataColumn>& columns() const { return columns_; }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <unordered_map>
 #include <utility>
 
@@ -269,8 +270,13 @@ Result<ModelLayout> LayoutModel(const ModelSpec& spec, const DataSchema& agreed)
   return layout;
 }
 
-Result<Design> BuildDesign(const ModelLayout& layout, const DataFrame& frame,
-                           const BuildOptions& options) {
+namespace {
+
+// `consume` (the frame itself, or null): the frame may be emptied column by column once a column
+// has been used for the last time (then X grows while the frame shrinks, and the peak stays near
+// one copy of the data).
+Result<Design> BuildDesignImpl(const ModelLayout& layout, const DataFrame& frame,
+                               const BuildOptions& options, DataFrame* consume) {
   const ModelSpec& spec = layout.spec;
   const Formula& f = spec.formula;
   ASSIGN_OR_RETURN(std::vector<uint8_t> complete, CompleteCases(spec, frame));
@@ -326,24 +332,6 @@ Result<Design> BuildDesign(const ModelLayout& layout, const DataFrame& frame,
   d.cols = layout.columns.size();
   d.column_names = layout.column_names();
   d.has_intercept = layout.has_intercept;
-  d.x.assign(n * d.cols, 0.0);
-  for (size_t j = 0; j < d.cols; ++j) {
-    double* out = d.x.data() + j * n;
-    const DesignColumn& dc = layout.columns[j];
-    std::fill(out, out + n, 1.0);
-    for (const auto& part : dc.parts) {
-      int s = layout.variable_schema[part.variable];
-      if (part.level < 0) {
-        const double* v = cols[s]->numbers.data();
-        for (size_t r = 0; r < n; ++r) out[r] *= v[rows[r]];
-      } else {
-        const int32_t* lv = level[s].data();
-        for (size_t r = 0; r < n; ++r) {
-          if (lv[r] != part.level) out[r] = 0.0;
-        }
-      }
-    }
-  }
 
   if (layout.response_schema >= 0) {
     int s = layout.response_schema;
@@ -383,8 +371,64 @@ Result<Design> BuildDesign(const ModelLayout& layout, const DataFrame& frame,
       for (size_t r = 0; r < n; ++r) d.offset[r] += o->numbers[rows[r]];
     }
   }
+  // X, column by column. When consuming, a frame column's values are released after the last
+  // design column that reads them (several schema variables may share a frame column: x and
+  // factor(x)), and a factor's level codes after their last use. X is reserved, not touched, so
+  // that its pages become resident as the columns are written.
+  const auto kNever = static_cast<ptrdiff_t>(-1);
+  std::vector<ptrdiff_t> var_last(nv, kNever);
+  std::map<std::string, ptrdiff_t> column_last;
+  for (size_t s = 0; s < nv; ++s) column_last[layout.schema.variables[s].column] = kNever;
+  for (size_t j = 0; j < d.cols; ++j) {
+    for (const auto& part : layout.columns[j].parts) {
+      const auto s = static_cast<size_t>(layout.variable_schema[part.variable]);
+      var_last[s] = static_cast<ptrdiff_t>(j);
+      column_last[layout.schema.variables[s].column] = static_cast<ptrdiff_t>(j);
+    }
+  }
+  auto release_after = [&](ptrdiff_t j) {
+    if (consume == nullptr) return;
+    for (size_t s = 0; s < nv; ++s) {
+      if (var_last[s] == j) level[s] = {};
+    }
+    for (const auto& [column, last] : column_last) {
+      if (last == j) consume->ReleaseColumnData(column);
+    }
+  };
+  release_after(kNever);
+  d.x.reserve(n * d.cols);
+  for (size_t j = 0; j < d.cols; ++j) {
+    d.x.resize((j + 1) * n, 1.0);
+    double* out = d.x.data() + j * n;
+    const DesignColumn& dc = layout.columns[j];
+    for (const auto& part : dc.parts) {
+      int s = layout.variable_schema[part.variable];
+      if (part.level < 0) {
+        const double* v = cols[s]->numbers.data();
+        for (size_t r = 0; r < n; ++r) out[r] *= v[rows[r]];
+      } else {
+        const int32_t* lv = level[s].data();
+        for (size_t r = 0; r < n; ++r) {
+          if (lv[r] != part.level) out[r] = 0.0;
+        }
+      }
+    }
+    release_after(static_cast<ptrdiff_t>(j));
+  }
   if (options.keep_frame_rows) d.frame_rows = std::move(rows);
   return d;
+}
+
+}  // namespace
+
+Result<Design> BuildDesign(const ModelLayout& layout, const DataFrame& frame,
+                           const BuildOptions& options) {
+  return BuildDesignImpl(layout, frame, options, /*consume=*/nullptr);
+}
+
+Result<Design> BuildDesign(const ModelLayout& layout, DataFrame&& frame,
+                           const BuildOptions& options) {
+  return BuildDesignImpl(layout, frame, options, /*consume=*/&frame);
 }
 
 std::string RFormatNumber(double value) {

@@ -141,6 +141,11 @@ struct BuildOptions {
 // value of the data.
 Result<Design> BuildDesign(const ModelLayout& layout, const DataFrame& frame,
                            const BuildOptions& options = {});
+// The same, consuming the frame: each column's data is released after its last use while X
+// grows, so that the peak memory stays near one copy of the model's data (a node builds X from a
+// frame it read only for this). The frame is left with empty columns.
+Result<Design> BuildDesign(const ModelLayout& layout, DataFrame&& frame,
+                           const BuildOptions& options = {});
 
 // The complete-case mask (1 = complete) over the model's columns (see ModelSpec).
 Result<std::vector<uint8_t>> CompleteCases(const ModelSpec& spec, const DataFrame& frame);

@@ -54,12 +54,13 @@ MemoryTable Site(int n, double offset, int diab_every) {
 
 TEST(RegistryTest, UnknownAnalysisAndBadSpecsHaveClearErrors) {
   const Registry& reg = BuiltinRegistry();
-  EXPECT_EQ(reg.Types(), (std::vector<std::string>{"count", "summary", "table", "table1"}));
+  EXPECT_EQ(reg.Types(),
+            (std::vector<std::string>{"count", "cox", "glm", "km", "summary", "table", "table1"}));
   auto r = reg.ParseSpec({{"id", "a"}, {"type", "regression"}}, "study.analyses[0]");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(),
-            "study.analyses[0].type: unknown analysis \"regression\" (known: count, summary, "
-            "table, table1)");
+            "study.analyses[0].type: unknown analysis \"regression\" (known: count, cox, glm, km, "
+            "summary, table, table1)");
   auto s = reg.ParseSpec({{"id", "a"}, {"type", "summary"}}, "a");
   EXPECT_NE(s.status().message().find("a.variables: required"), std::string::npos);
   auto t = reg.ParseSpec({{"id", "a"}, {"type", "table"}, {"rows", "g"}, {"colz", "d"}}, "a");

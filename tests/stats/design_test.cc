@@ -57,6 +57,30 @@ TEST(DesignTest, MatchesRModelMatrix) {
   }
 }
 
+// Building X from a frame it consumes (columns released after their last use) gives the same
+// design, also when a column is used both as a number and as a factor.
+TEST(DesignTest, ConsumingTheFrameGivesTheSameDesign) {
+  auto frames = testing::LoadSites("CNSIM", 1);
+  ASSERT_TRUE(frames.ok()) << frames.status().ToString();
+  for (const char* formula :
+       {"DIS_DIAB ~ GENDER + LAB_HDL + factor(GENDER)", "DIS_DIAB ~ factor(GENDER) + GENDER",
+        "LAB_TSC ~ factor(PM_BMI_CATEGORICAL)*LAB_HDL + BMI_CAT", "LAB_TSC ~ LAB_HDL:BMI_CAT"}) {
+    ModelSpec spec = Spec(formula);
+    auto schema = DescribeData(spec, frames->front());
+    ASSERT_TRUE(schema.ok());
+    auto layout = LayoutModel(spec, *schema);
+    ASSERT_TRUE(layout.ok()) << layout.status().ToString();
+    auto kept = BuildDesign(*layout, frames->front());
+    DataFrame copy = frames->front();
+    auto consumed = BuildDesign(*layout, std::move(copy));
+    ASSERT_TRUE(kept.ok() && consumed.ok()) << formula;
+    EXPECT_EQ(kept->rows, consumed->rows) << formula;
+    EXPECT_EQ(kept->x, consumed->x) << formula;
+    EXPECT_EQ(kept->y, consumed->y) << formula;
+    EXPECT_GT(kept->rows, 1000u);
+  }
+}
+
 TEST(DesignTest, NodesAgreeOnLevelsThroughTheSchemaRound) {
   DataFrame a, b;
   ASSERT_TRUE(a.AddColumn(DataColumn::Numeric("y", {1, 2, 3})).ok());

@@ -66,6 +66,8 @@ Result<DataFrame> ToFrame(const store::Chunk& chunk, const std::vector<std::stri
 
 }  // namespace
 
+std::string SiteSelect(const std::string& prefix) { return Select(prefix); }
+
 Result<std::vector<DataFrame>> LoadSites(const std::string& prefix, int sites) {
   ASSIGN_OR_RETURN(auto db, store::OpenDuckDb({}));
   std::vector<DataFrame> out;

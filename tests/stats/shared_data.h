@@ -17,6 +17,10 @@ namespace passerelle::stats::testing {
 // EXPAND), and `site` = the file index.
 Result<std::vector<DataFrame>> LoadSites(const std::string& prefix, int sites);
 
+// The SELECT list (without "SELECT") that LoadSites uses on a DataSHIELD CSV read with
+// all_varchar = true: typed columns plus the derived ones.
+std::string SiteSelect(const std::string& prefix);
+
 // Rows of several frames one after the other (the pooled data).
 DataFrame Pool(const std::vector<DataFrame>& frames);
 

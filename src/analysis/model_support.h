@@ -1,0 +1,83 @@
+// Shared plumbing of the model analyses (glm, cox, km) over src/stats: reading a node's columns
+// into a stats::DataFrame, the JSON forms of the stats wire and hub-state structs, and a small
+// node-side cache of what a fit builds once (design matrix, sorted Cox data) between its rounds.
+//
+// JSON numbers: a non-finite double is written as the string "NaN", "Inf" or "-Inf" (JSON has no
+// such numbers and nlohmann would write null), so that states and requests round-trip exactly.
+//
+// Thread-safety: the codec functions are pure; the FitCache is internally synchronised.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "analysis/analysis_table.h"
+#include "common/status.h"
+#include "stats/cox.h"
+#include "stats/data_frame.h"
+#include "stats/design.h"
+#include "stats/glm.h"
+
+namespace passerelle::analysis::model {
+
+// Reads `columns` (duplicates allowed, read once) of `table` into a DataFrame.
+Result<stats::DataFrame> ReadFrame(AnalysisTable& table, const std::vector<std::string>& columns,
+                                   bool complete_cases);
+
+// Every column a model reads: the formula's, the weights, the offset, the extra columns.
+std::vector<std::string> ModelColumns(const stats::ModelSpec& spec);
+
+// Node side of the schema round of a model: reads the model's columns, refuses (min_rows) when
+// fewer than `min_rows` complete rows, (max_levels) when a factor has more than `max_levels`
+// levels, and returns the node's schema as JSON (sets of levels only, no counts).
+Result<nlohmann::json> DescribeNode(AnalysisTable& table, const stats::ModelSpec& spec,
+                                    int64_t min_rows, int64_t max_levels);
+
+// Hub side: the union of the nodes' schemas (each meta's "schema").
+Result<stats::DataSchema> MergeNodeSchemas(const std::vector<nlohmann::json>& metas);
+
+// True when the spec has a factor(x) term: then R takes x's levels from every row where x is
+// present, so the node must read the incomplete rows too.
+bool NeedsIncompleteRows(const stats::ModelSpec& spec);
+
+nlohmann::json SchemaToJson(const stats::DataSchema& schema);
+Result<stats::DataSchema> SchemaFromJson(const nlohmann::json& j);
+
+nlohmann::json GlmRequestToJson(const stats::GlmRequest& r);
+Result<stats::GlmRequest> GlmRequestFromJson(const nlohmann::json& j);
+nlohmann::json GlmStateToJson(const stats::GlmState& s);
+Result<stats::GlmState> GlmStateFromJson(const nlohmann::json& j);
+
+nlohmann::json CoxRequestToJson(const stats::CoxRequest& r);
+Result<stats::CoxRequest> CoxRequestFromJson(const nlohmann::json& j);
+nlohmann::json CoxStateToJson(const stats::CoxState& s);
+Result<stats::CoxState> CoxStateFromJson(const nlohmann::json& j);
+
+// A double for a result: a number, or null when not finite (R's NA/Inf have no JSON form).
+nlohmann::json ResultNumber(double v);
+
+// A 64-bit random fit identifier (hex) that names one fit in the node caches. Not secret.
+std::string NewFitId();
+
+// What a node built for one fit, kept between rounds. Keyed by the fit id the hub chose and the
+// table's CacheKey(), so that nodes in one process (sandbox) and successive studies never share
+// an entry. Holds at most `kCapacity` entries, the least recently used leaves first.
+class FitCache {
+ public:
+  static constexpr size_t kCapacity = 4;
+  static FitCache& Instance();
+
+  std::shared_ptr<const void> Find(const std::string& key);
+  void Put(const std::string& key, std::shared_ptr<const void> value);
+
+ private:
+  std::mutex mu_;
+  std::vector<std::pair<std::string, std::shared_ptr<const void>>> entries_;  // most recent last
+};
+
+}  // namespace passerelle::analysis::model
