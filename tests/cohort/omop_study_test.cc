@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../omop/synth_test_util.h"
+#include "analysis/analysis.h"
 #include "cohort/study_file.h"
 #include "common/files.h"
 #include "node/cohort_provider.h"
@@ -318,6 +319,27 @@ TEST_F(OmopSandboxTest, MaceStudyAndAFailingCohortNamesTheNode) {
   EXPECT_EQ(t1["groups"], json({"overall"}));
   EXPECT_EQ(t1["n"]["overall"], (*result)["analyses"]["n"]["n"]);
   EXPECT_GT(t1["variables"][4]["groups"]["overall"]["counts"]["1"].get<int64_t>(), 10);
+
+  // The example as it is: count, table1 by site and the Cox model stratified by site, on the
+  // cohort table the nodes built (the node's "site" column is not in the formula).
+  json example = ReadJson(kExamples + "/mace_study.json");
+  if (analysis::BuiltinRegistry().Find("cox")) {
+    sandbox::FederationOptions opts;
+    opts.policy.analyses = analysis::BuiltinRegistry().Types();
+    auto full = sandbox::RunSandbox(example, Nodes(), opts, 120s);
+    ASSERT_TRUE(full.ok()) << full.status().ToString();
+    const json& a = (*full)["analyses"];
+    const json& cox = a["mace_cox"];
+    EXPECT_EQ(cox["n"], a["persons"]["n"]);
+    EXPECT_EQ(cox["events"], a["table1"]["variables"][4]["groups"]["overall"]["counts"]["1"]);
+    EXPECT_TRUE(cox["converged"].get<bool>());
+    std::vector<std::string> terms;
+    for (const auto& c : cox["coefficients"]) terms.push_back(c["term"]);
+    EXPECT_EQ(terms, (std::vector<std::string>{"age", "male", "t2d", "htn", "statin"}));
+    // Older age raises the hazard, as planted (log HR 0.055 per year).
+    EXPECT_GT(cox["coefficients"][0]["hr_ci_high"].get<double>(), 1.0);
+    EXPECT_LT(cox["coefficients"][0]["hr_ci_low"].get<double>(), 1.0 + 2 * 0.0565);
+  }
 
   // A concept set that does not exist: each node fails the task, the study fails naming a node.
   study["outcome"]["event"]["concept_set"] = "no_such_set";
