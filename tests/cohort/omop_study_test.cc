@@ -187,7 +187,10 @@ TEST(CohortTablesTest, BuildsOncePerStudyEvictsAndDrops) {
 }
 
 TEST(CohortTablesTest, BadCohortFailsTheTaskWithoutReleasingAnything) {
-  store::DataSource& db = omop::synth::testing::Generated(Profile::kFrance, 4000, 20261128);
+  // Refused before anything touches the data: an empty database will do.
+  auto empty = store::OpenDuckDb({});
+  ASSERT_TRUE(empty.ok());
+  store::DataSource& db = **empty;
   json hhf = ReadJson(kExamples + "/hhf_study.json");
   hhf["covariates"].push_back({{"type", "age"}, {"name", "site"}});
   node::CohortTables tables(db);
