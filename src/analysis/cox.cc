@@ -302,7 +302,7 @@ class CoxAnalysis final : public Analysis {
     {
       ASSIGN_OR_RETURN(stats::DataFrame frame, model::ReadFrame(data, model::ModelColumns(ms),
                                                                 !model::NeedsIncompleteRows(ms)));
-      ASSIGN_OR_RETURN(*cox, stats::BuildCoxData(layout, frame));
+      ASSIGN_OR_RETURN(*cox, stats::BuildCoxData(layout, std::move(frame)));
     }
     if (!key.empty()) model::FitCache::Instance().Put(key, cox);
     return std::shared_ptr<const stats::CoxData>(std::move(cox));
