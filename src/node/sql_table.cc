@@ -200,8 +200,8 @@ Result<std::vector<analysis::ColumnData>> SqlTable::ReadColumns(
       where += fmt::format("{} {} IS NOT NULL", where.empty() ? " WHERE" : " AND", Q(v));
     }
   }
-  ASSIGN_OR_RETURN(int64_t rows, store::QueryInt(source_, fmt::format("SELECT count(*) FROM {}{}",
-                                                                      Q(dataset_), where)));
+  // An upper bound (the table's rows): reserving it touches no page beyond those written.
+  ASSIGN_OR_RETURN(int64_t rows, RowCount());
   for (auto& c : out) {
     if (c.is_text) {
       c.texts.reserve(static_cast<size_t>(rows));
