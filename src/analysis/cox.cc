@@ -26,6 +26,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "analysis/builtin.h"
 #include "analysis/model_support.h"
@@ -206,7 +207,8 @@ class CoxAnalysis final : public Analysis {
     if (phase != "fit") return Status::InvalidArgument("cox: unknown phase in round input");
     ASSIGN_OR_RETURN(auto request,
                      model::CoxRequestFromJson(input.params.value("request", json())));
-    ASSIGN_OR_RETURN(std::shared_ptr<const stats::CoxData> cox, GetData(data, ms, input));
+    ASSIGN_OR_RETURN(std::shared_ptr<const stats::CoxData> cox,
+                     GetData(data, ms, spec.ToJson().dump(), input));
     if (request.beta.size() != cox->p) {
       return Status::InvalidArgument("cox: the request does not fit the model");
     }
@@ -285,11 +287,15 @@ class CoxAnalysis final : public Analysis {
  private:
   static Result<std::shared_ptr<const stats::CoxData>> GetData(AnalysisTable& data,
                                                                const stats::ModelSpec& ms,
+                                                               const std::string& spec_json,
                                                                const RoundInput& input) {
     const std::string table_key = data.CacheKey();
     const std::string key =
-        table_key.empty() ? std::string()
-                          : fmt::format("cox|{}|{}", input.params.value("fit", ""), table_key);
+        table_key.empty()
+            ? std::string()
+            : fmt::format("cox|{}|{}|{:x}", input.params.value("fit", ""), table_key,
+                          std::hash<std::string>()(spec_json +
+                                                   input.params.value("schema", json()).dump()));
     if (!key.empty()) {
       if (auto hit = model::FitCache::Instance().Find(key)) {
         return std::static_pointer_cast<const stats::CoxData>(hit);
@@ -302,7 +308,7 @@ class CoxAnalysis final : public Analysis {
     {
       ASSIGN_OR_RETURN(stats::DataFrame frame, model::ReadFrame(data, model::ModelColumns(ms),
                                                                 !model::NeedsIncompleteRows(ms)));
-      ASSIGN_OR_RETURN(*cox, stats::BuildCoxData(layout, frame));
+      ASSIGN_OR_RETURN(*cox, stats::BuildCoxData(layout, std::move(frame)));
     }
     if (!key.empty()) model::FitCache::Instance().Put(key, cox);
     return std::shared_ptr<const stats::CoxData>(std::move(cox));

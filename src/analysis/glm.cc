@@ -30,6 +30,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "analysis/builtin.h"
 #include "analysis/model_support.h"
@@ -215,7 +216,8 @@ class GlmAnalysis final : public Analysis {
     ASSIGN_OR_RETURN(stats::GlmOptions options, spec.Options());
     ASSIGN_OR_RETURN(auto request,
                      model::GlmRequestFromJson(input.params.value("request", json())));
-    ASSIGN_OR_RETURN(std::shared_ptr<const stats::Design> design, GetDesign(data, ms, input));
+    ASSIGN_OR_RETURN(std::shared_ptr<const stats::Design> design,
+                     GetDesign(data, ms, spec.ToJson().dump(), input));
     ASSIGN_OR_RETURN(share.values, stats::GlmLocalStep(*design, options.family, request));
     return share;
   }
@@ -305,11 +307,15 @@ class GlmAnalysis final : public Analysis {
   // The node's design matrix for this fit: built on the first fit round, then kept.
   static Result<std::shared_ptr<const stats::Design>> GetDesign(AnalysisTable& data,
                                                                 const stats::ModelSpec& ms,
+                                                                const std::string& spec_json,
                                                                 const RoundInput& input) {
     const std::string table_key = data.CacheKey();
     const std::string key =
-        table_key.empty() ? std::string()
-                          : fmt::format("glm|{}|{}", input.params.value("fit", ""), table_key);
+        table_key.empty()
+            ? std::string()
+            : fmt::format("glm|{}|{}|{:x}", input.params.value("fit", ""), table_key,
+                          std::hash<std::string>()(spec_json +
+                                                   input.params.value("schema", json()).dump()));
     if (!key.empty()) {
       if (auto hit = model::FitCache::Instance().Find(key)) {
         return std::static_pointer_cast<const stats::Design>(hit);

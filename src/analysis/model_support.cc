@@ -244,8 +244,7 @@ Result<json> DescribeNode(AnalysisTable& table, const stats::ModelSpec& spec, in
     ASSIGN_OR_RETURN(stats::DataSchema schema, stats::DescribeData(spec, empty));
     return json{{"schema", SchemaToJson(schema)}};
   }
-  ASSIGN_OR_RETURN(stats::DataFrame frame,
-                   ReadFrame(table, columns, !NeedsIncompleteRows(spec)));
+  ASSIGN_OR_RETURN(stats::DataFrame frame, ReadFrame(table, columns, !NeedsIncompleteRows(spec)));
   ASSIGN_OR_RETURN(std::vector<uint8_t> complete, stats::CompleteCases(spec, frame));
   int64_t rows = 0;
   for (uint8_t c : complete) rows += c;

@@ -107,59 +107,6 @@ std::string Num(const json& v, int digits = 1) {
   return fmt::format("{:.{}f}", v.get<double>(), digits);
 }
 
-// Table 1 as text: one column per group, "n (%)" for categorical variables (the level "1" of a
-// 0/1 variable, else every level), "mean (SD)" for continuous ones; "*" marks a suppressed value.
-std::string Table1ToText(const json& t, const std::string& title) {
-  std::string out = fmt::format("\n{}\n", title);
-  const json& groups = t["groups"];
-  out += fmt::format("  {:<24}", "");
-  for (const auto& g : groups) out += fmt::format("{:>20}", g.get<std::string>());
-  out += fmt::format("\n  {:<24}", "persons");
-  for (const auto& g : groups) out += fmt::format("{:>20}", Num(t["n"][g.get<std::string>()], 0));
-  out += "\n";
-  // Continuous variables first, as a Table 1 usually shows them.
-  json variables = json::array();
-  for (const auto& v : t["variables"]) {
-    if (v["kind"] == "continuous") variables.push_back(v);
-  }
-  for (const auto& v : t["variables"]) {
-    if (v["kind"] != "continuous") variables.push_back(v);
-  }
-  for (const auto& v : variables) {
-    const std::string name = v["name"];
-    if (v["kind"] == "continuous") {
-      out += fmt::format("  {:<24}", name + ", mean (SD)");
-      for (const auto& g : groups) {
-        const json& s = v["groups"][g.get<std::string>()];
-        out += fmt::format("{:>20}",
-                           s["mean"].is_null() ? "*" : Num(s["mean"]) + " (" + Num(s["sd"]) + ")");
-      }
-      out += "\n";
-      continue;
-    }
-    std::vector<std::string> levels = v["levels"].get<std::vector<std::string>>();
-    const bool binary = levels == std::vector<std::string>{"0", "1"};
-    if (binary) levels = {"1"};
-    if (!binary) out += fmt::format("  {:<24}\n", name + ", n (%)");
-    for (const auto& l : levels) {
-      out += fmt::format("  {:<24}", binary ? name + ", n (%)" : "  " + l);
-      for (const auto& g : groups) {
-        const json& s = v["groups"][g.get<std::string>()];
-        const json& c = s["counts"][l];
-        out += fmt::format("{:>20}",
-                           c.is_null() ? "*" : Num(c, 0) + " (" + Num(s["percent"][l]) + "%)");
-      }
-      out += "\n";
-    }
-  }
-  for (const auto& s : t.value("suppressed", json::array())) {
-    out +=
-        fmt::format("  * {} {}{}: {}\n", s.value("variable", "persons"), s.value("group", ""),
-                    s.contains("level") ? " = " + s.value("level", "") : "", s.value("reason", ""));
-  }
-  return out;
-}
-
 struct ModelCheck {
   int terms = 0;
   int covered = 0;
@@ -222,32 +169,46 @@ Status RunDemo(const DemoArgs& a, const CliContext& ctx) {
   // The models run when this build registers them (glm and cox); the rest runs regardless.
   const analysis::Registry& registry = analysis::BuiltinRegistry();
   std::vector<std::string> missing;
+  // Each example study runs as two: its descriptive analyses, and its model. A node may refuse a
+  // model (e.g. too few events at a small --persons: rule binomial_min_cell), which fails that
+  // study only; Table 1 still comes back.
   struct Study {
     std::string key;
     json definition;
+    bool model = false;
     std::string id;
-    json result;
+    json result;         // set when completed
+    std::string failed;  // why, when the study failed
   };
-  std::vector<Study> studies = {{"t2d_hhf", json::parse(demo_studies::kHhfStudy), "", json()},
-                                {"mace", json::parse(demo_studies::kMaceStudy), "", json()}};
-  for (auto& s : studies) {
-    json kept = json::array();
-    for (const auto& an : s.definition["analyses"]) {
-      if (registry.Find(an["type"].get<std::string>())) {
-        kept.push_back(an);
+  std::vector<Study> studies;
+  for (auto [key, text] : {std::pair{"t2d_hhf", demo_studies::kHhfStudy},
+                           std::pair{"mace", demo_studies::kMaceStudy}}) {
+    json def = json::parse(text);
+    RETURN_IF_ERROR(WriteFileAtomic(out / fmt::format("{}_study.json", key), def.dump(2) + "\n"));
+    json descriptive = json::array(), model = json::array();
+    for (const auto& an : def["analyses"]) {
+      const std::string type = an["type"].get<std::string>();
+      if (!registry.Find(type)) {
+        missing.push_back(type);
+      } else if (type == "glm" || type == "cox" || type == "km") {
+        model.push_back(an);
       } else {
-        missing.push_back(an["type"].get<std::string>());
+        descriptive.push_back(an);
       }
     }
-    s.definition["analyses"] = std::move(kept);
-    RETURN_IF_ERROR(
-        WriteFileAtomic(out / fmt::format("{}_study.json", s.key), s.definition.dump(2) + "\n"));
+    def["analyses"] = std::move(descriptive);
+    studies.push_back({key, def, false, "", json(), ""});
+    if (!model.empty()) {
+      def["analyses"] = std::move(model);
+      def["name"] = def["name"].get<std::string>() + " (model)";
+      studies.push_back({std::string(key) + "_model", std::move(def), true, "", json(), ""});
+    }
   }
 
   Progress(ctx,
            "starting a federation on loopback: a hub and the nodes fr and qc (TLS 1.3, "
            "mutual authentication, ephemeral PKI)");
-  if (!log::Enabled(log::Level::kDebug)) log::Init({.level = log::Level::kWarn});
+  if (!log::Enabled(log::Level::kDebug)) log::Init({.level = log::Level::kError});
   sandbox::FederationOptions opts;
   opts.work_dir = out / "federation";
   opts.policy.analyses = registry.Types();
@@ -262,14 +223,19 @@ Status RunDemo(const DemoArgs& a, const CliContext& ctx) {
   for (auto& s : studies) {
     ASSIGN_OR_RETURN(s.id, fed->Submit(s.definition));
     Progress(ctx,
-             fmt::format("submitted study {} \"{}\" ({} analyses): each node builds the cohort "
-                         "in its own CDM",
-                         s.id, s.definition["name"].get<std::string>(),
-                         s.definition["analyses"].size()));
+             fmt::format("submitted study {} \"{}\" ({} analyses)", s.id,
+                         s.definition["name"].get<std::string>(), s.definition["analyses"].size()));
   }
   json statuses = json::object();
   for (auto& s : studies) {
-    ASSIGN_OR_RETURN(s.result, fed->Wait(s.id, std::chrono::minutes(5)));
+    auto r = fed->Wait(s.id, std::chrono::minutes(5));
+    if (r.ok()) {
+      s.result = std::move(r).value();
+    } else if (s.model && r.status().code() == StatusCode::kFailedPrecondition) {
+      s.failed = r.status().message();
+    } else {
+      return r.status();
+    }
     ASSIGN_OR_RETURN(statuses[s.key], fed->StudyStatus(s.id));
   }
   RETURN_IF_ERROR(CheckDemoAudit(*fed, ctx));
@@ -278,41 +244,60 @@ Status RunDemo(const DemoArgs& a, const CliContext& ctx) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - fed_start).count();
 
   std::string report;
-  const json& hhf = studies[0].result["analyses"];
-  const json& mace = studies[1].result["analyses"];
+  auto find = [&](const std::string& key) -> const Study* {
+    for (const auto& st : studies) {
+      if (st.key == key) return &st;
+    }
+    return nullptr;
+  };
+  const json& hhf = find("t2d_hhf")->result["analyses"];
+  const json& mace = find("mace")->result["analyses"];
   report += fmt::format(
       "Cross-border study on synthetic data: {} persons per site, France (fr) and Québec (qc).\n"
       "One cohort definition in standard OMOP concepts; each node found it in its own coding.\n",
       a.persons);
-  report += Table1ToText(hhf["table1"],
-                         "Table 1. Adults with type 2 diabetes on 2022-01-01, by jurisdiction "
-                         "(hhf: hospitalised for heart failure within a year)");
-  report += Table1ToText(mace["table1"],
-                         "Table 1b. Adults 180 days into observation, by jurisdiction (mace_event: "
-                         "a first major cardiovascular event during follow-up)");
+  report +=
+      sandbox::Table1ToText(hhf["table1"],
+                            "Table 1. Adults with type 2 diabetes on 2022-01-01, by jurisdiction "
+                            "(hhf: hospitalised for heart failure within a year)");
+  report += sandbox::Table1ToText(
+      mace["table1"],
+      "Table 1b. Adults 180 days into observation, by jurisdiction (mace_event: "
+      "a first major cardiovascular event during follow-up)");
   int terms = 0, covered = 0;
   json models = json::object();
-  if (hhf.contains("hhf_logistic")) {
-    const json& m = hhf["hhf_logistic"];
-    ModelCheck c = CompareWithTruth(m, LogisticTruth(), false);
-    report += fmt::format(
-        "\nLogistic model of hospitalisation for heart failure within a year (glm binomial, "
-        "both sites pooled without moving a row: n = {}, {} iterations)\n{}",
-        Num(m.value("n", json()), 0), Num(m.value("iterations", json()), 0), c.text);
+  struct ModelView {
+    const char* study;
+    const char* id;
+    const char* title;
+    bool hazard;
+  };
+  for (const ModelView& v :
+       {ModelView{"t2d_hhf_model", "hhf_logistic",
+                  "Logistic model of hospitalisation for heart failure within a year (glm "
+                  "binomial, both sites pooled without moving a row",
+                  false},
+        ModelView{"mace_model", "mace_cox",
+                  "Cox model of the first major cardiovascular event, stratified by jurisdiction",
+                  true}}) {
+    const Study* st = find(v.study);
+    if (st == nullptr) continue;  // not registered in this build
+    if (!st->failed.empty()) {
+      report +=
+          fmt::format("\n{}{}: not released.\n  {}\n", v.title, v.hazard ? "" : ")", st->failed);
+      continue;
+    }
+    const json& m = st->result["analyses"][v.id];
+    ModelCheck c = CompareWithTruth(m, v.hazard ? CoxTruth() : LogisticTruth(), v.hazard);
+    report +=
+        v.hazard
+            ? fmt::format("\n{} (n = {}, {} events)\n{}", v.title, Num(m.value("n", json()), 0),
+                          Num(m.value("events", json()), 0), c.text)
+            : fmt::format("\n{}: n = {}, {} iterations)\n{}", v.title, Num(m.value("n", json()), 0),
+                          Num(m.value("iterations", json()), 0), c.text);
     terms += c.terms;
     covered += c.covered;
-    models["hhf_logistic"] = c.rows;
-  }
-  if (mace.contains("mace_cox")) {
-    const json& m = mace["mace_cox"];
-    ModelCheck c = CompareWithTruth(m, CoxTruth(), true);
-    report += fmt::format(
-        "\nCox model of the first major cardiovascular event, stratified by jurisdiction "
-        "(n = {}, {} events)\n{}",
-        Num(m.value("n", json()), 0), Num(m.value("events", json()), 0), c.text);
-    terms += c.terms;
-    covered += c.covered;
-    models["mace_cox"] = c.rows;
+    models[v.id] = c.rows;
   }
   if (terms > 0) {
     report += fmt::format(
@@ -340,6 +325,7 @@ Status RunDemo(const DemoArgs& a, const CliContext& ctx) {
       opts.policy.min_cell, opts.policy.min_rows, data_s, fed_s, rounds, total_s);
 
   for (const auto& s : studies) {
+    if (!s.failed.empty()) continue;
     RETURN_IF_ERROR(
         WriteFileAtomic(out / "results" / fmt::format("{}.json", s.key), s.result.dump(2) + "\n"));
     RETURN_IF_ERROR(WriteFileAtomic(out / "results" / fmt::format("{}.csv", s.key),
@@ -350,9 +336,10 @@ Status RunDemo(const DemoArgs& a, const CliContext& ctx) {
   RETURN_IF_ERROR(WriteFileAtomic(out / "results" / "report.txt", report));
   std::printf("%s", report.c_str());
   std::printf(
-      "\nWritten under %s/: t2d_hhf_study.json, mace_study.json, results/ (t2d_hhf.json, "
-      "mace.json, .csv,\nmodels.json, report.txt, status.json), the node databases fr.duckdb "
-      "and qc.duckdb, and the hub state\nin federation/.\n"
+      "\nWritten under %s/: the study files t2d_hhf_study.json and mace_study.json; results/ with\n"
+      "t2d_hhf.json, t2d_hhf_model.json, mace.json, mace_model.json (and .csv), models.json,\n"
+      "report.txt, status.json; the node databases fr.duckdb and qc.duckdb; the hub state in\n"
+      "federation/.\n"
       "Next: passerelle sandbox --study %s/t2d_hhf_study.json --node fr=%s/fr.duckdb --node "
       "qc=%s/qc.duckdb\n",
       a.out.c_str(), a.out.c_str(), a.out.c_str(), a.out.c_str());

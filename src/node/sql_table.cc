@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <limits>
 
 namespace passerelle::node {
@@ -205,8 +206,8 @@ Result<std::vector<analysis::ColumnData>> SqlTable::ReadColumns(
       where += fmt::format("{} {} IS NOT NULL", where.empty() ? " WHERE" : " AND", Q(v));
     }
   }
-  ASSIGN_OR_RETURN(int64_t rows, store::QueryInt(source_, fmt::format("SELECT count(*) FROM {}{}",
-                                                                      Q(dataset_), where)));
+  // An upper bound (the table's rows): reserving it touches no page beyond those written.
+  ASSIGN_OR_RETURN(int64_t rows, RowCount());
   for (auto& c : out) {
     if (c.is_text) {
       c.texts.reserve(static_cast<size_t>(rows));
@@ -223,6 +224,11 @@ Result<std::vector<analysis::ColumnData>> SqlTable::ReadColumns(
     for (size_t k = 0; k < variables.size(); ++k) {
       const auto& col = chunk->columns[k];
       auto& dst = out[k];
+      if (!dst.is_text &&
+          std::find(col.valid.begin(), col.valid.end(), uint8_t{0}) == col.valid.end()) {
+        dst.numbers.insert(dst.numbers.end(), col.doubles.begin(), col.doubles.end());
+        continue;
+      }
       for (size_t i = 0; i < col.size(); ++i) {
         if (dst.is_text) {
           dst.missing.push_back(col.IsNull(i) ? 1 : 0);

@@ -33,8 +33,8 @@ class SqlTable final : public analysis::AnalysisTable {
                                                        const std::string& col) override;
   Result<std::vector<std::vector<double>>> ReadNumeric(
       const std::vector<std::string>& variables) override;
-  // Complete cases are filtered by the database (WHERE ... IS NOT NULL); the row count is asked
-  // first so that the columns are allocated once.
+  // Complete cases are filtered by the database (WHERE ... IS NOT NULL); the columns are reserved
+  // for the table's row count, so that they are allocated once.
   Result<std::vector<analysis::ColumnData>> ReadColumns(
       const std::vector<std::string>& variables, const analysis::ReadOptions& options) override;
   // The data source and the dataset: a node's database does not change during a study.

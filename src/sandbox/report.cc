@@ -82,6 +82,10 @@ std::string ResultToCsv(const json& result) {
           line(id, kind, var, r, "", "count", a["counts"][i], reasons[{r, ""}]);
         }
       }
+    } else if (kind == "table1") {
+      for (const auto& c : Table1ToCsvCells(a)) {
+        line(id, kind, c.variable, c.row, c.col, c.statistic, c.value, c.note);
+      }
     } else {
       line(id, kind, "", "", "", "result", a.dump(), "");
     }
@@ -148,6 +152,9 @@ std::string ResultToText(const json& result) {
             fmt::format("  * {}{}: {}\n", s.value("row", ""),
                         s.contains("col") ? " / " + s.value("col", "") : "", s.value("reason", ""));
       }
+    } else if (kind == "table1") {
+      out += Table1ToText(
+          a, fmt::format("[{}] table1{}", id, a.contains("by") ? " by " + a.value("by", "") : ""));
     } else {
       out += fmt::format("\n[{}] {}: {}\n", id, kind, a.dump());
     }

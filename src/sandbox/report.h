@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -15,5 +16,16 @@ namespace passerelle::sandbox {
 
 std::string ResultToCsv(const nlohmann::json& result);
 std::string ResultToText(const nlohmann::json& result);
+
+// table1 (report_table1.cc): Table 1 as text under `title` — one column per group, "mean (SD)"
+// for continuous variables, "n (%)" for categorical ones (the level "1" of a 0/1 variable, else
+// every level), "*" for a suppressed value with its reason below — and as CSV cells.
+std::string Table1ToText(const nlohmann::json& table1, const std::string& title);
+struct CsvCell {
+  std::string variable, row, col, statistic;
+  nlohmann::json value;
+  std::string note;
+};
+std::vector<CsvCell> Table1ToCsvCells(const nlohmann::json& table1);
 
 }  // namespace passerelle::sandbox

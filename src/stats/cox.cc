@@ -80,14 +80,25 @@ Result<ModelSpec> CoxModelSpec(std::string_view formula) {
   return spec;
 }
 
-Result<CoxData> BuildCoxData(const ModelLayout& layout, const DataFrame& frame) {
+namespace {
+
+// `consume` (the frame itself, or null): the frame's covariate columns may be released while X is
+// built (the Surv() and strata() columns are kept: they are read afterwards).
+Result<CoxData> BuildCoxDataImpl(const ModelLayout& layout, const DataFrame& frame,
+                                 DataFrame* consume) {
   const Formula& f = layout.spec.formula;
   if (f.response_kind != ResponseKind::kSurv) {
     return Status::InvalidArgument("cox: the model has no Surv() response");
   }
+  for (const auto& v : layout.schema.variables) {
+    for (const auto& kept : {f.surv, f.strata}) {
+      if (std::find(kept.begin(), kept.end(), v.column) != kept.end()) consume = nullptr;
+    }
+  }
   BuildOptions bo;
   bo.keep_frame_rows = true;
-  ASSIGN_OR_RETURN(Design d, BuildDesign(layout, frame, bo));
+  ASSIGN_OR_RETURN(Design d, consume != nullptr ? BuildDesign(layout, std::move(*consume), bo)
+                                                : BuildDesign(layout, frame, bo));
   const bool counting = f.surv.size() == 3;
   const DataColumn* start_col = nullptr;
   if (counting) {
@@ -257,6 +268,16 @@ Result<CoxData> BuildCoxData(const ModelLayout& layout, const DataFrame& frame) 
     out.time_begin.push_back(out.time_begin.back() + k);
   }
   return out;
+}
+
+}  // namespace
+
+Result<CoxData> BuildCoxData(const ModelLayout& layout, const DataFrame& frame) {
+  return BuildCoxDataImpl(layout, frame, /*consume=*/nullptr);
+}
+
+Result<CoxData> BuildCoxData(const ModelLayout& layout, DataFrame&& frame) {
+  return BuildCoxDataImpl(layout, frame, /*consume=*/&frame);
 }
 
 size_t CoxResponseSize(size_t p) { return cox_slot::kHeader + 2 * p + PackedSize(p); }

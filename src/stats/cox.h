@@ -79,6 +79,9 @@ struct CoxData {
 // Builds a node's Cox data from the agreed layout (of CoxModelSpec) and its columns. Errors: an
 // event value other than 0/1, a missing column, no rows.
 Result<CoxData> BuildCoxData(const ModelLayout& layout, const DataFrame& frame);
+// The same, consuming the frame (its covariate columns are released while X is built), so that a
+// node's peak memory stays lower.
+Result<CoxData> BuildCoxData(const ModelLayout& layout, DataFrame&& frame);
 
 // What the hub asks every node in a round. Wire-visible.
 struct CoxRequest {

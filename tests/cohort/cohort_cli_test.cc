@@ -77,5 +77,40 @@ TEST(CohortCliTest, CountBySqlAndErrors) {
   EXPECT_EQ(r.code, 1) << r.out;
 }
 
+// A researcher's OMOP study file whose cohort is a file next to it, rehearsed with `passerelle
+// sandbox` on a French and a Québec synthetic CDM made with `passerelle synth`.
+TEST(CohortCliTest, SandboxRunsAnOmopStudyWithACohortFile) {
+  auto dir = TempDir::Create();
+  ASSERT_TRUE(dir.ok());
+  const std::string d = dir->path().string();
+  for (const char* p : {"fr", "qc"}) {
+    CmdResult r = Exec(std::string("-q synth --profile ") + p + " --persons 1500 --seed 5 --out " +
+                       d + "/" + p + ".duckdb");
+    ASSERT_EQ(r.code, 0) << r.out;
+  }
+  std::ofstream(d + "/t2dm.json") << std::ifstream(std::string(PASSERELLE_SOURCE_DIR) +
+                                                   "/examples/cohorts/t2dm_new_users.json")
+                                         .rdbuf();
+  std::ofstream(d + "/study.json") << R"({
+    "name": "T2D new users",
+    "cohort": {"file": "t2dm.json"},
+    "covariates": [{"type": "age"}, {"type": "sex"}],
+    "analyses": [{"id": "n", "type": "count"},
+                 {"id": "t1", "type": "table1", "by": "site", "categorical": ["sex"],
+                  "continuous": ["age"]}]})";
+  CmdResult r = Exec("-q sandbox --study " + d + "/study.json --node fr=" + d +
+                     "/fr.duckdb --node qc=" + d + "/qc.duckdb");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"dataset\": \"omop\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"by\": \"site\""), std::string::npos) << r.out;
+  // A mistake in the cohort shows before anything is sent, with its file and place.
+  std::ofstream(d + "/study.json") << R"({"name": "x", "cohort": {"file": "t2dm.json"},
+    "covariates": [{"type": "agee"}], "analyses": [{"id": "n", "type": "count"}]})";
+  r = Exec("-q sandbox --study " + d + "/study.json --node fr=" + d + "/fr.duckdb");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("study.json"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("agee"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace passerelle::cohort
