@@ -11,6 +11,7 @@
 #include "common/sqlite.h"
 #include "common/strings.h"
 #include "hub/engine.h"
+#include "hub/state_checkpointer.h"
 #include "net/router.h"
 #include "net/server.h"
 #include "protocol/codec.h"
@@ -48,6 +49,7 @@ struct Hub::Impl {
   Clock& clock;
   RandomSource& random;
   std::unique_ptr<SqliteDb> db;
+  std::unique_ptr<WalCheckpointer> checkpointer;  // WAL fsyncs off the loop thread
   std::unique_ptr<StudyEngine> engine;
   net::Router router;
   std::unique_ptr<net::HttpsServer> server;
@@ -363,6 +365,8 @@ Result<std::unique_ptr<Hub>> Hub::Create(const HubOptions& options,
   eo.nodes = options.nodes;
   eo.task_timeout = options.task_timeout;
   ASSIGN_OR_RETURN(impl->engine, StudyEngine::Open(*impl->db, registry, clock, random, eo));
+  ASSIGN_OR_RETURN(impl->checkpointer,
+                   WalCheckpointer::Start(*impl->db, options.state_path.string()));
   ASSIGN_OR_RETURN(auto tls,
                    crypto::TlsContext::Server(options.tls, crypto::ClientCertMode::kOptional));
   net::ServerOptions so;
