@@ -53,17 +53,31 @@ void WalCheckpointer::Loop() {
 void WalCheckpointer::RunOnce() {
   // PASSIVE: copies what it can without waiting for (or blocking) the writer. Row: busy, frames in
   // the WAL, frames checkpointed (-1, -1 when the database is not in WAL mode).
-  auto st = db_->Prepare("PRAGMA wal_checkpoint(PASSIVE)");
-  Status error;
-  int64_t copied = 0;
-  if (!st.ok()) {
-    error = st.status();
-  } else {
-    auto row = st->Step();
-    if (!row.ok()) {
-      error = row.status();
-    } else if (*row) {
-      copied = st->ColumnInt(2);
+  auto checkpoint = [this](const char* sql, int64_t& busy, int64_t& wal_frames,
+                           int64_t& copied) -> Status {
+    ASSIGN_OR_RETURN(Statement st, db_->Prepare(sql));
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row) {
+      busy = st.ColumnInt(0);
+      wal_frames = std::max<int64_t>(st.ColumnInt(1), 0);
+      copied = std::max<int64_t>(st.ColumnInt(2), 0);
+    }
+    return Status::Ok();
+  };
+  int64_t busy = 0, wal_frames = 0, copied = 0;
+  Status error = checkpoint("PRAGMA wal_checkpoint(PASSIVE)", busy, wal_frames, copied);
+  // `copied` counts every frame checkpointed since the WAL was last reset (it drops after a reset).
+  int64_t fresh = copied >= last_copied_ ? copied - last_copied_ : copied;
+  last_copied_ = copied;
+  bool truncated = false;
+  if (error.ok() && wal_frames > options_.max_wal_frames) {
+    int64_t t_busy = 0, t_frames = 0, t_copied = 0;
+    error = checkpoint("PRAGMA wal_checkpoint(TRUNCATE)", t_busy, t_frames, t_copied);
+    // busy = 1: the writer kept its lock past the busy timeout; the next run tries again.
+    if (error.ok() && t_busy == 0) {
+      truncated = true;
+      fresh += std::max<int64_t>(wal_frames - copied, 0);
+      last_copied_ = 0;  // the WAL starts again from zero
     }
   }
   std::lock_guard<std::mutex> lock(mu_);
@@ -72,15 +86,11 @@ void WalCheckpointer::RunOnce() {
     log::Warn("hub: state checkpoint failed (retried): {}", error.message());
     return;
   }
-  // `copied` counts every frame checkpointed since the WAL was last reset; new ones are the growth.
-  // After a WAL reset the count starts again from zero.
-  copied = std::max<int64_t>(copied, 0);
-  const int64_t fresh = copied >= last_copied_ ? copied - last_copied_ : copied;
   if (fresh > 0) {
     ++stats_.checkpoints;
     stats_.frames += fresh;
   }
-  last_copied_ = copied;
+  if (truncated) ++stats_.truncations;
 }
 
 }  // namespace passerelle::hub

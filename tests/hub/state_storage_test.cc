@@ -70,6 +70,23 @@ TEST_F(StateStorageTest, CheckpointsRunOffTheWritingConnection) {
   EXPECT_EQ(QueryInt(*other, "SELECT count(*) FROM t"), 50);
 }
 
+TEST_F(StateStorageTest, WalThatOutgrowsItsLimitIsTruncated) {
+  auto db = std::move(SqliteDb::Open({.path = path_})).value();
+  ASSERT_TRUE(db->Execute("CREATE TABLE t (x INTEGER, pad TEXT)").ok());
+  // Interval long enough that the inserts below all land before the first run.
+  auto cp = WalCheckpointer::Start(*db, path_, {.interval = 20ms, .max_wal_frames = 10});
+  ASSERT_TRUE(cp.ok());
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(db->Execute("INSERT INTO t VALUES (1, printf('%.2000c', 'x'))").ok());
+  }
+  EXPECT_TRUE(Eventually([&] { return (*cp)->stats().truncations >= 1; }));
+  EXPECT_TRUE(Eventually([&] { return std::filesystem::file_size(path_ + "-wal") == 0; }));
+  EXPECT_GE((*cp)->stats().frames, 40);
+  // The writer carries on after the truncation, and nothing was lost.
+  ASSERT_TRUE(db->Execute("INSERT INTO t VALUES (2, '')").ok());
+  EXPECT_EQ(QueryInt(*db, "SELECT count(*) FROM t"), 41);
+}
+
 TEST_F(StateStorageTest, InMemoryDatabaseNeedsNoCheckpointer) {
   auto db = std::move(SqliteDb::Open({.path = ":memory:"})).value();
   auto cp = WalCheckpointer::Start(*db, ":memory:");
