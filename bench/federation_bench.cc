@@ -18,8 +18,8 @@
 //
 // Usage: federation_bench [--quick] [--only=baseline,rounds,polls] [--pollers=N] [--studies=N]
 //                         [--rounds=N] [--perf-hub=FILE]
-//   --perf-hub=FILE records the hub process with `perf record --call-graph dwarf` during the measured long-poll
-//   studies (for profiling; perf must be installed).
+//   --perf-hub=FILE records the hub process with `perf record --call-graph dwarf` during the
+//   measured long-poll studies (for profiling; perf must be installed).
 // GCC 12 needs <utility> before Asio's awaitable.hpp (see ARCHITECTURE.md).
 #include <utility>
 
@@ -322,10 +322,12 @@ asio::awaitable<void> SimulatedNode(asio::io_context& ioc, asio::ssl::context& c
   }
 }
 
-// Starts `perf record -g` on `pid` writing `file`; returns perf's pid (-1 when it cannot start).
+// Starts `perf record --call-graph dwarf` on `pid` writing `file`; returns perf's pid (-1 when it
+// cannot start).
 pid_t StartPerf(pid_t pid, const std::string& file) {
   std::string p = std::to_string(pid);
-  std::vector<std::string> args = {"perf", "record", "--call-graph", "dwarf,16384", "-F", "1000", "-p", p, "-o", file};
+  std::vector<std::string> args = {"perf", "record", "--call-graph", "dwarf,16384", "-F", "1000",
+                                   "-p",   p,        "-o",           file};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
