@@ -10,16 +10,27 @@
 // 3. Long polls: 200 simulated nodes (coroutines on one thread, each with its own certificate and
 //    TLS connection) long-poll a real hub process; studies on all 200 nodes measure task dispatch
 //    (submit -> each node holds its task), p50/p99, and the hub's resident memory (VmHWM). Targets:
-//    p99 < 50 ms, RSS < 200 MB.
+//    p99 < 50 ms, RSS < 200 MB. Wall time depends on the machine's load, so the bench also
+//    reports the hub's own CPU time (from /proc/PID/task/*/schedstat, nanoseconds): per study, and
+//    within the dispatch window (submit -> the last node holds its task) per dispatched task; and
+//    the simulator's CPU in that window (when it is near the window's length, the simulator, not
+//    the hub, is what the latency measures). The load average is printed beside the figures.
 //
-// Usage: federation_bench [--quick]
+// Usage: federation_bench [--quick] [--only=baseline,rounds,polls] [--pollers=N] [--studies=N]
+//                         [--rounds=N] [--perf-hub=FILE]
+//   --perf-hub=FILE records the hub process with `perf record --call-graph dwarf` during the
+//   measured long-poll studies (for profiling; perf must be installed).
 // GCC 12 needs <utility> before Asio's awaitable.hpp (see ARCHITECTURE.md).
 #include <utility>
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -42,6 +53,7 @@
 #include "analysis/analysis.h"
 #include "analysis/builtin.h"
 #include "common/clock.h"
+#include "bench_util.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "common/random.h"
@@ -157,7 +169,16 @@ double BaselineMedianMs(int n) {
 
 struct RoundStats {
   double median_ms = 0, p90_ms = 0, rounds_per_s = 0;
+  double cpu_ms_per_round = 0;  // this process (hub and nodes), all threads
 };
+
+// CPU time (user + system) of this process, all threads, in milliseconds.
+double SelfCpuMs() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
 
 // 2. R rounds on `nodes` in-process nodes.
 Result<RoundStats> MeasureRounds(int nodes, int rounds, const analysis::Registry& registry) {
@@ -177,9 +198,11 @@ Result<RoundStats> MeasureRounds(int nodes, int rounds, const analysis::Registry
   ASSIGN_OR_RETURN(std::string wid, fed->Submit(warm));
   RETURN_IF_ERROR(fed->Wait(wid, std::chrono::seconds(60)).status());
   auto start = Clock::now();
+  const double cpu0 = SelfCpuMs();
   ASSIGN_OR_RETURN(std::string id, fed->Submit(study));
   ASSIGN_OR_RETURN(json result, fed->Wait(id, std::chrono::seconds(600)));
   double total_s = std::chrono::duration<double>(Clock::now() - start).count();
+  const double cpu_ms = SelfCpuMs() - cpu0;
   ASSIGN_OR_RETURN(json status, fed->StudyStatus(id));
   fed->Stop();
   if (result["analyses"]["r"]["rounds"] != rounds || result["analyses"]["r"]["nodes"] != nodes) {
@@ -187,13 +210,16 @@ Result<RoundStats> MeasureRounds(int nodes, int rounds, const analysis::Registry
   }
   std::vector<double> lat;
   for (const auto& r : status["rounds"]) lat.push_back(r["latency_ms"].get<double>());
-  return RoundStats{Percentile(lat, 0.5), Percentile(lat, 0.9), rounds / total_s};
+  return RoundStats{Percentile(lat, 0.5), Percentile(lat, 0.9), rounds / total_s, cpu_ms / rounds};
 }
 
 // 3. Many long-polling nodes against a hub process.
 struct PollStats {
   double p50_ms = 0, p99_ms = 0, max_ms = 0;
   double hub_cpu_ms_per_study = 0;
+  // Within the dispatch windows: hub CPU per dispatched task, the windows' wall time and the
+  // simulator thread's CPU, summed over studies.
+  double hub_cpu_ms_per_dispatch = 0, window_ms = 0, hub_window_cpu_ms = 0, sim_window_cpu_ms = 0;
   int64_t rss_kb = 0, hwm_kb = 0;
   size_t samples = 0;
 };
@@ -211,18 +237,39 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-// CPU time (user + system) of a process, in milliseconds.
+// CPU time a task (thread) has spent running, in milliseconds, from its schedstat (nanoseconds;
+// /proc/PID/stat's ticks are 10 ms, too coarse for one dispatch).
+double TaskCpuMs(const std::string& task_dir) {
+  std::ifstream f(task_dir + "/schedstat");
+  double ns = 0;
+  f >> ns;
+  return ns / 1e6;
+}
+
+// CPU time of every thread of a process, in milliseconds.
 double ProcCpuMs(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string content((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  size_t close = content.rfind(')');
-  std::istringstream rest(content.substr(close + 2));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14 || i == 15) ticks += std::stod(field);
+  double total = 0;
+  std::error_code ec;
+  for (const auto& t :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    total += TaskCpuMs(t.path().string());
   }
-  return ticks * 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return total;
+}
+
+// CPU time of the calling thread, in milliseconds.
+double ThreadCpuMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+std::string LoadAverage() {
+  std::ifstream f("/proc/loadavg");
+  double a = 0, b = 0, c = 0;
+  f >> a >> b >> c;
+  return fmt::format("load {:.2f} {:.2f} {:.2f} on {} CPUs", a, b, c,
+                     std::thread::hardware_concurrency());
 }
 
 // A node that long-polls and answers every task at once with a count share.
@@ -278,7 +325,22 @@ asio::awaitable<void> SimulatedNode(asio::io_context& ioc, asio::ssl::context& c
   }
 }
 
-Result<PollStats> MeasureLongPolls(int n_nodes, int studies) {
+// Starts `perf record --call-graph dwarf` on `pid` writing `file`; returns perf's pid (-1 when it
+// cannot start).
+pid_t StartPerf(pid_t pid, const std::string& file) {
+  std::string p = std::to_string(pid);
+  std::vector<std::string> args = {"perf", "record", "--call-graph", "dwarf,16384", "-F", "1000",
+                                   "-p",   p,        "-o",           file};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t perf_pid = -1;
+  if (posix_spawnp(&perf_pid, "perf", nullptr, nullptr, argv.data(), environ) != 0) return -1;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // perf attaches
+  return perf_pid;
+}
+
+Result<PollStats> MeasureLongPolls(int n_nodes, int studies, const std::string& perf_file) {
   ASSIGN_OR_RETURN(TempDir dir, TempDir::Create("passerelle-bench"));
   ASSIGN_OR_RETURN(auto ca, crypto::CreateCa({}));
   ASSIGN_OR_RETURN(auto hub_cert,
@@ -359,6 +421,9 @@ Result<PollStats> MeasureLongPolls(int n_nodes, int studies) {
   std::atomic<bool> stop{false};
   std::mutex mu;
   std::vector<Clock::time_point> recv_times;
+  // The dispatch window of the current study ends when the last node holds its task.
+  double window_end_hub_cpu = 0, window_end_sim_cpu = 0;
+  Clock::time_point window_end;
   asio::io_context ioc{1};
   std::vector<std::unique_ptr<asio::ssl::context>> contexts;
   for (int i = 0; i < n_nodes; ++i) {
@@ -371,10 +436,22 @@ Result<PollStats> MeasureLongPolls(int n_nodes, int studies) {
                       [&](Clock::time_point t) {
                         std::lock_guard<std::mutex> lock(mu);
                         recv_times.push_back(t);
+                        if (recv_times.size() == static_cast<size_t>(n_nodes)) {
+                          window_end = t;
+                          window_end_sim_cpu = ThreadCpuMs();
+                          window_end_hub_cpu = ProcCpuMs(hub_pid);
+                        }
                       }),
         asio::detached);
   }
   std::thread sim([&] { ioc.run(); });
+  clockid_t sim_clock{};
+  pthread_getcpuclockid(sim.native_handle(), &sim_clock);
+  auto sim_cpu_ms = [&] {
+    timespec ts{};
+    clock_gettime(sim_clock, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+  };
   auto ctls = crypto::TlsContext::Client({ca.cert_pem, "", ""});
   ASSIGN_OR_RETURN(auto researcher, net::HttpsClient::Create({.base_url = url}, *ctls));
   net::Headers auth = {{"Authorization", "Bearer " + token}};
@@ -386,13 +463,21 @@ Result<PollStats> MeasureLongPolls(int n_nodes, int studies) {
   std::vector<double> dispatch;
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   double cpu0 = 0;
+  pid_t perf_pid = -1;
   for (int s = 0; s <= studies; ++s) {  // study 0 is the warm-up
-    if (s == 1) cpu0 = ProcCpuMs(hub_pid);
+    if (s == 1) {
+      cpu0 = ProcCpuMs(hub_pid);
+      if (!perf_file.empty()) perf_pid = StartPerf(hub_pid, perf_file);
+    }
+    double hub_cpu_start = 0, sim_cpu_start = 0;
+    Clock::time_point t0;
     {
       std::lock_guard<std::mutex> lock(mu);
       recv_times.clear();
+      hub_cpu_start = ProcCpuMs(hub_pid);
+      sim_cpu_start = sim_cpu_ms();
+      t0 = Clock::now();
     }
-    auto t0 = Clock::now();
     ASSIGN_OR_RETURN(std::string body, researcher->Call("POST", "/v1/studies", study.dump(), auth));
     std::string id = json::parse(body)["id"];
     for (;;) {
@@ -404,9 +489,25 @@ Result<PollStats> MeasureLongPolls(int n_nodes, int studies) {
     }
     if (s == 0) continue;
     std::lock_guard<std::mutex> lock(mu);
+    if (recv_times.size() != static_cast<size_t>(n_nodes)) {
+      return Status::Internal(fmt::format("study {}: {} of {} nodes received their task", id,
+                                          recv_times.size(), n_nodes));
+    }
     for (auto t : recv_times) dispatch.push_back(Ms(t - t0));
+    stats.window_ms += Ms(window_end - t0);
+    stats.hub_window_cpu_ms += window_end_hub_cpu - hub_cpu_start;
+    stats.sim_window_cpu_ms += window_end_sim_cpu - sim_cpu_start;
   }
   stats.hub_cpu_ms_per_study = (ProcCpuMs(hub_pid) - cpu0) / studies;
+  stats.hub_cpu_ms_per_dispatch = stats.hub_window_cpu_ms / (studies * n_nodes);
+  stats.window_ms /= studies;
+  stats.hub_window_cpu_ms /= studies;
+  stats.sim_window_cpu_ms /= studies;
+  if (perf_pid > 0) {
+    ::kill(perf_pid, SIGINT);
+    int st;
+    waitpid(perf_pid, &st, 0);
+  }
   stats.rss_kb = ProcStatusKb(hub_pid, "VmRSS:");
   stats.hwm_kb = ProcStatusKb(hub_pid, "VmHWM:");
   stop = true;
@@ -420,23 +521,32 @@ Result<PollStats> MeasureLongPolls(int n_nodes, int studies) {
 }
 
 int Main(int argc, char** argv) {
-  bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  const bool quick = std::find_if(argv + 1, argv + argc, [](const char* a) {
+                       return std::string(a) == "--quick";
+                     }) != argv + argc;
   log::Init({.level = log::Level::kWarn});
+  const std::string only = bench::Flag(argc, argv, "only", "baseline,rounds,polls");
+  auto want = [&](const char* part) { return only.find(part) != std::string::npos; };
   const int baseline_n = quick ? 200 : 1000;
-  const int rounds = quick ? 50 : 200;
-  const int pollers = quick ? 50 : 200;
-  const int poll_studies = quick ? 3 : 10;
+  const int rounds = std::stoi(bench::Flag(argc, argv, "rounds", quick ? "50" : "200"));
+  const int pollers = std::stoi(bench::Flag(argc, argv, "pollers", quick ? "50" : "200"));
+  const int poll_studies = std::stoi(bench::Flag(argc, argv, "studies", quick ? "3" : "10"));
+  const std::string perf_file = bench::Flag(argc, argv, "perf-hub", "");
 
-  double base = BaselineMedianMs(baseline_n);
-  std::printf(
-      "baseline: plain HTTPS request round trip on loopback (TLS 1.3, keep-alive): "
-      "median %.3f ms over %d requests\n",
-      base, baseline_n);
+  double base = 0;
+  if (want("baseline") || want("rounds") || want("polls")) {
+    base = BaselineMedianMs(baseline_n);
+    std::printf(
+        "baseline: plain HTTPS request round trip on loopback (TLS 1.3, keep-alive): "
+        "median %.3f ms over %d requests [%s]\n",
+        base, baseline_n, LoadAverage().c_str());
+  }
 
   auto registry = analysis::MakeBuiltinRegistry();
   if (!registry->Register(std::make_unique<BenchRounds>()).ok()) return 1;
   bool ok = true;
   for (int nodes : {2, 10}) {
+    if (!want("rounds")) break;
     auto s = MeasureRounds(nodes, rounds, *registry);
     if (!s.ok()) {
       std::fprintf(stderr, "rounds with %d nodes: %s\n", nodes, s.status().message().c_str());
@@ -444,27 +554,36 @@ int Main(int argc, char** argv) {
     }
     std::printf(
         "rounds, %2d nodes: median %.2f ms (p90 %.2f ms) dispatch to combined result, %.0f "
-        "rounds/s over %d rounds; %.1fx the baseline request; DataSHIELD/Opal 170-360 ms per call "
-        "is %.0f-%.0fx slower; target < 5 ms: %s\n",
-        nodes, s->median_ms, s->p90_ms, s->rounds_per_s, rounds, s->median_ms / base,
-        170 / s->median_ms, 360 / s->median_ms, s->median_ms < 5 ? "met" : "NOT met");
+        "rounds/s over %d rounds; CPU %.2f ms per round (hub and nodes, one process); %.1fx the "
+        "baseline request; DataSHIELD/Opal 170-360 ms per call is %.0f-%.0fx slower; target < 5 "
+        "ms: %s [%s]\n",
+        nodes, s->median_ms, s->p90_ms, s->rounds_per_s, rounds, s->cpu_ms_per_round,
+        s->median_ms / base, 170 / s->median_ms, 360 / s->median_ms,
+        s->median_ms < 5 ? "met" : "NOT met", LoadAverage().c_str());
     ok &= s->median_ms < 5;
   }
-  auto p = MeasureLongPolls(pollers, poll_studies);
-  if (!p.ok()) {
-    std::fprintf(stderr, "long polls: %s\n", p.status().message().c_str());
-    return 1;
+  if (want("polls")) {
+    auto p = MeasureLongPolls(pollers, poll_studies, perf_file);
+    if (!p.ok()) {
+      std::fprintf(stderr, "long polls: %s\n", p.status().message().c_str());
+      return 1;
+    }
+    std::printf(
+        "long polls, %d nodes on one hub process: task dispatch p50 %.1f ms, p99 %.1f ms, max "
+        "%.1f ms (%zu dispatches over %d studies; target p99 < 50 ms: %s) [%s]\n"
+        "  dispatch window (submit -> last node holds its task) %.1f ms: hub CPU %.1f ms "
+        "(%.3f ms per dispatched task), simulator CPU %.1f ms\n"
+        "  hub CPU %.1f ms per %d-node study (submit, dispatch, %d results, combine); hub RSS "
+        "%.1f MB, peak %.1f MB (target < 200 MB: %s)\n",
+        pollers, p->p50_ms, p->p99_ms, p->max_ms, p->samples, poll_studies,
+        p->p99_ms < 50 ? "met" : "NOT met", LoadAverage().c_str(), p->window_ms,
+        p->hub_window_cpu_ms, p->hub_cpu_ms_per_dispatch, p->sim_window_cpu_ms,
+        p->hub_cpu_ms_per_study, pollers, pollers, p->rss_kb / 1024.0, p->hwm_kb / 1024.0,
+        p->hwm_kb < 200 * 1024 ? "met" : "NOT met");
+    ok &= p->p99_ms < 50 && p->hwm_kb < 200 * 1024;
+    std::printf("p99 dispatch / baseline request: %.1fx\n", p->p99_ms / base);
   }
-  std::printf(
-      "long polls, %d nodes on one hub process: task dispatch p50 %.1f ms, p99 %.1f ms, max %.1f "
-      "ms (%zu dispatches over %d studies; target p99 < 50 ms: %s); hub CPU %.1f ms per "
-      "%d-node study; hub RSS %.1f MB, peak %.1f MB (target < 200 MB: %s)\n",
-      pollers, p->p50_ms, p->p99_ms, p->max_ms, p->samples, poll_studies,
-      p->p99_ms < 50 ? "met" : "NOT met", p->hub_cpu_ms_per_study, pollers, p->rss_kb / 1024.0,
-      p->hwm_kb / 1024.0, p->hwm_kb < 200 * 1024 ? "met" : "NOT met");
-  ok &= p->p99_ms < 50 && p->hwm_kb < 200 * 1024;
-  std::printf("p99 dispatch / baseline request: %.1fx\nall targets met: %s\n", p->p99_ms / base,
-              ok ? "yes" : "no");
+  std::printf("all targets met: %s\n", ok ? "yes" : "no");
   return 0;
 }
 

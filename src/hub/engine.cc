@@ -79,6 +79,18 @@ CREATE INDEX tasks_by_round ON tasks(study_id, round, state);
 
 constexpr SqliteMigration kMigrations[] = {{1, kSchemaV1}};
 
+// Indexes over the open tasks only (pending or dispatched: a few per node, while the tasks table
+// keeps every task ever run), for the hot reads: a node's next task (every poll) and overdue tasks
+// (every deadline check; without it, a scan of every task ever created, four times a second).
+// Created idempotently at open rather than as a numbered migration, so that they take no schema
+// version that other changes may need; they hold no data of their own.
+constexpr std::string_view kOpenTaskIndexes = R"sql(
+CREATE INDEX IF NOT EXISTS tasks_open_by_node ON tasks(node, created_at, task_id)
+  WHERE state IN ('pending', 'dispatched');
+CREATE INDEX IF NOT EXISTS tasks_open_by_deadline ON tasks(deadline)
+  WHERE state IN ('pending', 'dispatched');
+)sql";
+
 json InputToJson(const analysis::RoundInput& in) {
   json j = {{"params", in.params}};
   if (!in.values.empty()) j["values"] = protocol::EncodeVector(in.values);
@@ -116,6 +128,7 @@ Result<std::unique_ptr<StudyEngine>> StudyEngine::Open(SqliteDb& db,
                                                        Clock& clock, RandomSource& random,
                                                        EngineOptions options) {
   RETURN_IF_ERROR(db.Migrate(kMigrations));
+  RETURN_IF_ERROR(db.Execute(kOpenTaskIndexes));
   std::sort(options.nodes.begin(), options.nodes.end());
   std::unique_ptr<StudyEngine> e(new StudyEngine(db, registry, clock, random, std::move(options)));
   RETURN_IF_ERROR(e->OpenSecureRounds());
@@ -351,10 +364,34 @@ Result<std::optional<protocol::Task>> StudyEngine::NextTask(const std::string& n
 Result<std::vector<std::optional<std::string>>> StudyEngine::NextTaskPayloads(
     const std::vector<std::string>& nodes) {
   std::vector<std::optional<std::string>> out;
+  // Reads first: most polls find nothing (or a task they already fetched) and then take no write
+  // lock and commit nothing. Nothing else runs between the reads and the writes (one thread).
+  std::vector<std::string> newly_dispatched;
+  {
+    ASSIGN_OR_RETURN(Statement q, db_.Prepare("SELECT task_id, payload, state FROM tasks WHERE "
+                                              "node = ? AND state IN ('pending', 'dispatched') "
+                                              "ORDER BY created_at, task_id LIMIT 1"));
+    for (const auto& n : nodes) {
+      q.Reset();
+      q.Bind(1, n);
+      ASSIGN_OR_RETURN(bool has, q.Step());
+      if (!has) {
+        out.emplace_back();
+        continue;
+      }
+      if (q.ColumnText(2) == "pending") newly_dispatched.push_back(q.ColumnText(0));
+      out.emplace_back(q.ColumnText(1));
+    }
+  }
+  if (newly_dispatched.empty()) return out;
   ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(db_));
-  for (const auto& n : nodes) {
-    ASSIGN_OR_RETURN(auto p, NextTaskPayload(n));
-    out.push_back(std::move(p));
+  ASSIGN_OR_RETURN(Statement up, db_.Prepare("UPDATE tasks SET state = 'dispatched', "
+                                             "dispatched_at = ? WHERE task_id = ?"));
+  const int64_t now = clock_.NowMicros();
+  for (const auto& task_id : newly_dispatched) {
+    up.Reset();
+    up.Bind(1, now).Bind(2, task_id);
+    RETURN_IF_ERROR(up.Run().status());
   }
   RETURN_IF_ERROR(tx.Commit());
   return out;

@@ -13,6 +13,7 @@
 #include "hub/engine.h"
 #include "hub/governance_api.h"
 #include "hub/linkage.h"
+#include "hub/state_checkpointer.h"
 #include "net/router.h"
 #include "net/server.h"
 #include "protocol/codec.h"
@@ -52,6 +53,7 @@ struct Hub::Impl {
   Clock& clock;
   RandomSource& random;
   std::unique_ptr<SqliteDb> db;
+  std::unique_ptr<WalCheckpointer> checkpointer;  // WAL fsyncs off the loop thread
   std::unique_ptr<StudyEngine> engine;
   std::unique_ptr<LinkageService> linkage;  // record linkage (hub/linkage.h)
   net::Router router;
@@ -455,6 +457,8 @@ Result<std::unique_ptr<Hub>> Hub::Create(const HubOptions& options,
   ASSIGN_OR_RETURN(impl->linkage, LinkageService::Open(*impl->db, clock, random,
                                                        {.nodes = options.nodes,
                                                         .max_clk_bytes = options.max_body_bytes}));
+  ASSIGN_OR_RETURN(impl->checkpointer,
+                   WalCheckpointer::Start(*impl->db, options.state_path.string()));
   ASSIGN_OR_RETURN(auto tls,
                    crypto::TlsContext::Server(options.tls, crypto::ClientCertMode::kOptional));
   net::ServerOptions so;

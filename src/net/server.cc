@@ -13,7 +13,6 @@
 #include <pthread.h>
 
 #include <atomic>
-#include <cctype>
 #include <limits>
 #include <map>
 #include <optional>
@@ -21,6 +20,7 @@
 #include <unordered_set>
 
 #include "common/log.h"
+#include "net/request_parse.h"
 
 namespace passerelle::net {
 
@@ -92,12 +92,6 @@ struct Session {
     }
   }
 };
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 }  // namespace
 
@@ -254,27 +248,10 @@ awaitable<void> HttpsServer::Impl::Serve(std::shared_ptr<Session> s) {
       }
       break;
     }
-    auto& req = parser.get();
+    const bool keep_alive = parser.get().keep_alive();
     HttpRequest request;
-    request.method = std::string(req.method_string());
-    request.target = std::string(req.target());
-    size_t q = request.target.find('?');
-    request.path = request.target.substr(0, q);
-    bool bad_query = false;
-    if (q != std::string::npos) {
-      auto parsed = ParseQuery(std::string_view(request.target).substr(q + 1));
-      if (parsed.ok()) {
-        request.query = std::move(parsed).value();
-      } else {
-        bad_query = true;
-      }
-    }
-    for (const auto& field : req) {
-      request.headers[Lower(field.name_string())] = std::string(field.value());
-    }
-    request.body = std::move(req.body());
+    const bool bad_query = !ToHttpRequest(parser.release(), request).ok();
     request.peer = peer;
-    const bool keep_alive = req.keep_alive();
 
     s->slot = std::make_shared<ResponseSlot>(ioc);
     if (bad_query) {

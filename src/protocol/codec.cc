@@ -167,6 +167,9 @@ Result<nlohmann::json> ParseJson(std::string_view text, const JsonLimits& limits
   } catch (const nlohmann::json::parse_error& e) {
     return Status::InvalidArgument(
         fmt::format("malformed JSON at byte {}: {}", e.byte, std::string_view(e.what())));
+  } catch (const nlohmann::json::exception& e) {
+    // E.g. a number beyond double's range (1e999): found by fuzz/protocol_messages_fuzz.
+    return Status::InvalidArgument(fmt::format("malformed JSON: {}", std::string_view(e.what())));
   }
 }
 

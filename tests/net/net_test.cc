@@ -7,6 +7,7 @@
 #include "crypto/pki.h"
 #include "crypto/tls.h"
 #include "net/client.h"
+#include "net/request_parse.h"
 #include "net/router.h"
 #include "net/server.h"
 
@@ -187,6 +188,44 @@ TEST(HttpTest, ParseUrlAndQuery) {
   EXPECT_EQ(q->at("name"), "a b c");
   EXPECT_FALSE(ParseQuery("a=%zz").ok());
   EXPECT_FALSE(ParseQuery("a=%2").ok());
+}
+
+TEST(RequestParseTest, ParsesLikeTheServer) {
+  auto r = ParseHttpRequest(
+      "POST /v1/tasks/t-1/result?wait=2&x=a%20b HTTP/1.1\r\nHost: h\r\nIdempotency-Key: K\r\n"
+      "Content-Length: 2\r\n\r\n{}");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->method, "POST");
+  EXPECT_EQ(r->path, "/v1/tasks/t-1/result");
+  EXPECT_EQ(r->target, "/v1/tasks/t-1/result?wait=2&x=a%20b");
+  EXPECT_EQ(r->query.at("x"), "a b");
+  EXPECT_EQ(r->Header("idempotency-key"), "K");  // names folded to lower case
+  EXPECT_EQ(r->body, "{}");
+
+  auto chunked = ParseHttpRequest(
+      "POST /v1/studies HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "2\r\n{\"\r\n3\r\na\":\r\n2\r\n1}\r\n0\r\n\r\n");
+  ASSERT_TRUE(chunked.ok()) << chunked.status().ToString();
+  EXPECT_EQ(chunked->body, "{\"a\":1}");
+}
+
+TEST(RequestParseTest, RefusesWhatTheServerRefuses) {
+  auto code = [](std::string_view bytes, RequestLimits limits = {}) {
+    auto r = ParseHttpRequest(bytes, limits);
+    return r.ok() ? StatusCode::kOk : r.status().code();
+  };
+  EXPECT_EQ(code("GET /v1/health HTTP/1.1\r\nHost: h\r\n"), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code("NOT HTTP\r\n\r\n"), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code("GET /x?a=%zz HTTP/1.1\r\nHost: h\r\n\r\n"), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code("GET / HTTP/1.1\r\nHost: h\r\n\r\nGET / HTTP/1.1\r\n\r\n"),
+            StatusCode::kInvalidArgument);  // one request, nothing after it
+  EXPECT_EQ(
+      code("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n01234567890", {.max_body_bytes = 10}),
+      StatusCode::kOutOfRange);
+  EXPECT_EQ(
+      code("GET / HTTP/1.1\r\nX: " + std::string(100, 'a') + "\r\n\r\n", {.max_header_bytes = 64}),
+      StatusCode::kOutOfRange);
+  EXPECT_EQ(code("GET / HTTP/1.1\r\nHost: h\r\n\r\n"), StatusCode::kOk);
 }
 
 }  // namespace

@@ -59,6 +59,10 @@ TEST(CodecTest, JsonLimits) {
   EXPECT_NE(d.status().message().find("nesting deeper than 32"), std::string::npos);
   // Brackets inside strings do not count.
   EXPECT_TRUE(ParseJson("{\"a\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"\"}").ok());
+  // A number beyond double's range is a 400, not an exception (found by fuzzing).
+  auto overflow = ParseJson("{\"a\": 1e999}");
+  ASSERT_FALSE(overflow.ok());
+  EXPECT_EQ(overflow.status().code(), StatusCode::kInvalidArgument);
   auto big = ParseJson(std::string(100, ' '), {.max_bytes = 10});
   EXPECT_EQ(big.status().code(), StatusCode::kOutOfRange);
 }
