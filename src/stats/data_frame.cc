@@ -31,16 +31,22 @@ bool DataColumn::IsMissing(size_t row) const {
   return std::isnan(numbers[row]);
 }
 
-void DataFrame::ReleaseColumnData(std::string_view name) {
+size_t DataFrame::ReleaseColumnData(std::string_view name) {
+  size_t bytes = 0;
   for (auto& c : columns_) {
     if (c.name != name) continue;
+    bytes += c.numbers.capacity() * sizeof(double) + c.strings.capacity() * sizeof(std::string) +
+             c.missing.capacity();
     std::vector<double>().swap(c.numbers);
     std::vector<std::string>().swap(c.strings);
     std::vector<uint8_t>().swap(c.missing);
   }
+  return bytes;
+}
+
+void ReturnFreedMemory() {
 #ifdef __GLIBC__
-  // glibc keeps freed blocks below its (adaptive) mmap threshold in the heap; hand them back so
-  // that a node's resident memory really drops while X grows (BuildDesign on a consumed frame).
+  // glibc keeps freed blocks below its (adaptive) mmap threshold in the heap; hand them back.
   malloc_trim(0);
 #endif
 }

@@ -49,8 +49,9 @@ class DataFrame {
   Result<const DataColumn*> Get(std::string_view name) const;
 
   // Frees the values of column `name` (it keeps its name and the frame its row count; reading
-  // its values afterwards is a programming error). No-op for an unknown name.
-  void ReleaseColumnData(std::string_view name);
+  // its values afterwards is a programming error) and returns the bytes freed. No-op for an
+  // unknown name.
+  size_t ReleaseColumnData(std::string_view name);
 
   size_t rows() const { return rows_; }
   const std::vector<DataColumn>& columns() const { return columns_; }
@@ -59,5 +60,9 @@ class DataFrame {
   std::vector<DataColumn> columns_;
   size_t rows_ = 0;
 };
+
+// Asks the allocator to return freed memory to the system (glibc: malloc_trim; a no-op
+// elsewhere). It walks the heap: call it after freeing a lot, not after every free.
+void ReturnFreedMemory();
 
 }  // namespace passerelle::stats

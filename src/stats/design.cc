@@ -386,13 +386,23 @@ Result<Design> BuildDesignImpl(const ModelLayout& layout, const DataFrame& frame
       column_last[layout.schema.variables[s].column] = static_cast<ptrdiff_t>(j);
     }
   }
+  // Freed memory goes back to the system every quarter of X (at most 64 MiB), so that X's new
+  // pages do not come on top of the frame's freed ones (the heap walk is too slow to do after
+  // every column).
+  const size_t trim_bytes =
+      std::clamp<size_t>(n * d.cols * sizeof(double) / 4, size_t{1} << 20, size_t{64} << 20);
+  size_t released = 0;
   auto release_after = [&](ptrdiff_t j) {
     if (consume == nullptr) return;
     for (size_t s = 0; s < nv; ++s) {
       if (var_last[s] == j) level[s] = {};
     }
     for (const auto& [column, last] : column_last) {
-      if (last == j) consume->ReleaseColumnData(column);
+      if (last == j) released += consume->ReleaseColumnData(column);
+    }
+    if (released >= trim_bytes) {
+      ReturnFreedMemory();
+      released = 0;
     }
   };
   release_after(kNever);
@@ -415,6 +425,7 @@ Result<Design> BuildDesignImpl(const ModelLayout& layout, const DataFrame& frame
     }
     release_after(static_cast<ptrdiff_t>(j));
   }
+  if (released > 0) ReturnFreedMemory();
   if (options.keep_frame_rows) d.frame_rows = std::move(rows);
   return d;
 }

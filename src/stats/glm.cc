@@ -176,13 +176,23 @@ Status LocalStepImpl(const Design& d, const GlmRequest& req, std::vector<double>
       sum_w += w;
       sum_wy += w * y;
       if constexpr (F == GlmFamily::kBinomial) {
-        const double log_mu = std::log(mu);
-        const double log_1mu = std::log(1.0 - mu);
+        // Each log only when needed: a 0/1 outcome with weight 1 needs one of them (the logs are
+        // most of a row's cost).
+        double log_mu = 0, log_1mu = 0;
+        bool have_mu = false, have_1mu = false;
+        auto lmu = [&] {
+          if (!have_mu) log_mu = std::log(mu), have_mu = true;
+          return log_mu;
+        };
+        auto l1mu = [&] {
+          if (!have_1mu) log_1mu = std::log(1.0 - mu), have_1mu = true;
+          return log_1mu;
+        };
         // 0/1 outcomes: R's y_log_y terms reduce to one log each.
         if (y == 1.0) {
-          dev -= 2.0 * w * log_mu;
+          dev -= 2.0 * w * lmu();
         } else if (y == 0.0) {
-          dev -= 2.0 * w * log_1mu;
+          dev -= 2.0 * w * l1mu();
         } else {
           dev += Fam::DevResid(y, mu, w);
         }
@@ -190,8 +200,8 @@ Status LocalStepImpl(const Design& d, const GlmRequest& req, std::vector<double>
         if (w > 0) {
           const double trials = std::nearbyint(w);
           const double succ = std::nearbyint(w * y);
-          if (succ > 0) loglik += succ * log_mu;
-          if (trials - succ > 0) loglik += (trials - succ) * log_1mu;
+          if (succ > 0) loglik += succ * lmu();
+          if (trials - succ > 0) loglik += (trials - succ) * l1mu();
           if (req.start) {
             loglik_const += LogChoose(trials, succ);
             if (std::fabs(w * y - succ) > 1e-3) non_integer += 1;
