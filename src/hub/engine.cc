@@ -372,6 +372,12 @@ Result<std::vector<std::optional<std::string>>> StudyEngine::NextTaskPayloads(
                                               "node = ? AND state IN ('pending', 'dispatched') "
                                               "ORDER BY created_at, task_id LIMIT 1"));
     for (const auto& n : nodes) {
+      // A secure round's phase task comes first (hub/secure_rounds.cc; it marks itself).
+      ASSIGN_OR_RETURN(auto secure_payload, NextSecurePayload(n));
+      if (secure_payload) {
+        out.push_back(std::move(secure_payload));
+        continue;
+      }
       q.Reset();
       q.Bind(1, n);
       ASSIGN_OR_RETURN(bool has, q.Step());

@@ -264,6 +264,13 @@ class ClippingProvider final : public DataProvider {
     return std::unique_ptr<analysis::AnalysisTable>(
         std::make_unique<ClippingTable>(std::move(t), clip_));
   }
+  // OMOP studies: the study's analysis table (node/cohort_provider.h), clipped the same way.
+  Result<std::unique_ptr<analysis::AnalysisTable>> OpenForTask(
+      const protocol::Task& task) override {
+    ASSIGN_OR_RETURN(auto t, inner_.OpenForTask(task));
+    return std::unique_ptr<analysis::AnalysisTable>(
+        std::make_unique<ClippingTable>(std::move(t), clip_));
+  }
 
  private:
   DataProvider& inner_;
@@ -329,7 +336,7 @@ Status PrivacyStep::OpenState() {
 
 Result<std::string> PrivacyStep::CheckPopulation(const protocol::Task& task, DataProvider& data,
                                                  const NodePolicy& policy) {
-  ASSIGN_OR_RETURN(auto table, data.OpenTable(task.dataset));
+  ASSIGN_OR_RETURN(auto table, data.OpenForTask(task));
   auto vars = table->Variables();
   if (!vars.ok()) return vars.status();
   bool has_ids = false;
