@@ -87,8 +87,8 @@ struct StudyDefinition {
   std::string description;
   std::string dataset;                  // a flat table present on every node; "omop" with a cohort
   std::optional<CohortRequest> cohort;  // "cohort", "covariates", "outcome" of the study file
-  std::optional<std::string> project;  // reserved for governance
-  std::vector<std::string> nodes;      // empty: every node of the federation
+  std::optional<std::string> project;   // reserved for governance
+  std::vector<std::string> nodes;       // empty: every node of the federation
   DisclosureRequest disclosure;
   std::vector<AnalysisRequest> analyses;
   // {"secure_aggregation": bool, "dp": {...}} (docs/privacy.md); empty: none asked for.
