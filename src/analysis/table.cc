@@ -446,7 +446,8 @@ class TableAnalysis final : public Analysis {
               fmt::format("table on fewer than min_rows rows at {} node(s)", small_tables));
         }
         if (p > 0) {
-          reasons.push_back(fmt::format("count between 1 and min_cell-1 at {} node(s)", p));
+          reasons.push_back(fmt::format(
+              "count, or its row or column total, between 1 and min_cell-1 at {} node(s)", p));
         }
         if (s > 0) {
           reasons.push_back(fmt::format(

@@ -279,6 +279,25 @@ TEST(AnalysisTest, OneWayTableWithOneSmallCountWithholdsASecond) {
   EXPECT_EQ((*r)["counts"][3], 40);
 }
 
+TEST(AnalysisTest, Table1WithholdsARareLevelInEveryGroup) {
+  // One person has d = "c", in group g = 1. Its count is withheld there; the zero in group 0 and
+  // the level list would tell which group that person is in, so "c" is withheld in both groups.
+  const std::vector<std::vector<int>> truth = {{60, 40, 0}, {30, 50, 1}};
+  MemoryTable a = Grid(truth);
+  auto r = RunLocally(
+      {{"id", "t"}, {"type", "table1"}, {"by", "g"}, {"categorical", json::array({"d"})}}, {&a});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const json& groups = (*r)["variables"][0]["groups"];
+  EXPECT_TRUE(groups["0"]["counts"]["c"].is_null()) << r->dump();
+  EXPECT_TRUE(groups["1"]["counts"]["c"].is_null()) << r->dump();
+  // Each group's n is released: a second cell of each group is withheld with it.
+  for (const char* k : {"0", "1"}) {
+    int withheld = 0;
+    for (const auto& [level, c] : groups[k]["counts"].items()) withheld += c.is_null();
+    EXPECT_GE(withheld, 2) << k << ": " << r->dump();
+  }
+}
+
 TEST(AnalysisTest, TooManyLevelsIsRefusedByRule) {
   MemoryTable a = Site(300, 1.0, 4);
   auto r = RunLocally({{"id", "t"}, {"type", "table"}, {"rows", "x"}}, {&a}, {.max_levels = 20});
