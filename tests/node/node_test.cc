@@ -65,7 +65,8 @@ TEST_F(NodeTest, TableCellsBelowMinCellNeverLeave) {
   // other three are secondary.
   for (int k = 0; k < 4; ++k) EXPECT_EQ(v[k], 0) << k;
   EXPECT_EQ(v[4 + 3], 1);  // primary flag of (1,1)
-  for (int k : {0, 1, 2}) EXPECT_EQ(v[8 + k], 1) << k;  // secondary flags
+  // Secondary flags of the three others.
+  for (int k : {0, 1, 2}) EXPECT_EQ(v[8 + k], 1) << k;
   // Nothing in the serialized result carries the 9 or the 21.
   std::string wire = r.ToJson().dump();
   EXPECT_EQ(wire.find("\"9\""), std::string::npos);
