@@ -15,11 +15,16 @@
 //   - min_rows: a table over between 1 and min_rows - 1 rows releases nothing (every cell 0,
 //     small-table flag 1);
 //   - min_cell (primary): a cell with a count between 1 and min_cell - 1 is released as 0 with its
-//     primary flag raised;
-//   - secondary: when exactly one cell was suppressed, the smallest other non-zero cell is
-//     suppressed too, so that the small cell cannot be recovered by subtracting the released
-//     cells from a total known elsewhere (a count of the same rows). Wider differencing across
-//     studies is for the privacy module (DP, query auditing).
+//     primary flag raised; so is every cell, zeros included, of a row or column whose total is
+//     between 1 and min_cell - 1 (a zero beside a one-person row, with the level list, tells that
+//     person's value: attribute disclosure through a zero cell). All cells of such a line carry
+//     the same flag, so the flags do not tell a zero from a small count;
+//   - secondary: row and column totals are assumed known (one-way tables, counts), so cells are
+//     withheld further, smallest first, until no withheld cell is recoverable exactly from the
+//     shown cells and those totals (SecondarySuppression: no line with one withheld cell, no
+//     withheld cell that is a bridge of the graph of withheld cells). Interval bounds and
+//     differencing across studies are for the privacy module (DP, the differencing guard).
+// With secure aggregation the hub applies the same rule to the revealed sum (DiscloseSecureSum).
 // The hub publishes a pooled cell as null when any node flagged it, and lists each null cell in
 // "suppressed" with its reason and the number of nodes concerned.
 #include <fmt/format.h>
@@ -117,6 +122,103 @@ Status ValidateLevels(const std::vector<std::string>& levels, std::string_view p
     }
   }
   return Status::Ok();
+}
+
+// Secondary suppression on an R x C table whose row and column totals a researcher may know
+// from other releases (one-way tables of the same rows, a count). The withheld cells are the
+// edges of a bipartite graph on the lines (rows, columns) whose totals are known; a withheld
+// cell is exactly recoverable from the shown cells and those totals if and only if it is a
+// bridge of that graph (see privacy/disclosure.h). In a one-way table (C == 1) a row's "total"
+// is the cell itself, so the rows carry no equation: they are merged into one free vertex and
+// only the grand total binds. Adds cells (status 2), smallest first, until no line has exactly
+// one withheld cell and no withheld cell is a bridge; fails closed (everything withheld) if no
+// candidate is found.
+void SecondarySuppression(const double* cells, size_t R, size_t C, std::vector<uint8_t>& hidden) {
+  const size_t n = R * C;
+  const size_t V = R + C;
+  auto row_vertex = [&](size_t i) { return C == 1 ? size_t{0} : i; };
+  auto col_vertex = [&](size_t j) { return R + j; };
+  auto pick = [&](const std::vector<size_t>& cand) {
+    return *std::min_element(cand.begin(), cand.end(), [&](size_t a, size_t b) {
+      return std::make_pair(cells[a], a) < std::make_pair(cells[b], b);
+    });
+  };
+  auto count_in_line = [&](bool is_row, size_t line) {
+    size_t c = 0;
+    for (size_t k = 0; k < (is_row ? C : R); ++k) {
+      c += hidden[is_row ? line * C + k : k * C + line] != 0;
+    }
+    return c;
+  };
+  for (size_t guard = 0; guard <= n; ++guard) {
+    bool changed = false, stuck = false;
+    // Rule (1): a bound line with exactly one withheld cell gets a second one, preferring a
+    // cell whose crossing line also has exactly one.
+    for (int pass = 0; pass < 2 && !changed; ++pass) {
+      const bool is_row = pass == 0;
+      if (is_row && C == 1) continue;  // rows of a one-way table carry no equation
+      for (size_t line = 0; line < (is_row ? R : C) && !changed; ++line) {
+        if (count_in_line(is_row, line) != 1) continue;
+        std::vector<size_t> cand, pairing;
+        for (size_t k = 0; k < (is_row ? C : R); ++k) {
+          const size_t idx = is_row ? line * C + k : k * C + line;
+          if (hidden[idx]) continue;
+          cand.push_back(idx);
+          if (count_in_line(!is_row, k) == 1 && !(!is_row && C == 1)) pairing.push_back(idx);
+        }
+        if (cand.empty()) continue;
+        hidden[pick(pairing.empty() ? cand : pairing)] = 2;
+        changed = true;
+      }
+    }
+    if (changed) continue;
+    // Rule (2): a withheld cell that is a bridge gets a cycle through it.
+    std::vector<std::vector<std::pair<size_t, size_t>>> adj(V);  // (vertex, cell)
+    for (size_t k = 0; k < n; ++k) {
+      if (!hidden[k]) continue;
+      const size_t a = row_vertex(k / C), b = col_vertex(k % C);
+      adj[a].emplace_back(b, k);
+      adj[b].emplace_back(a, k);
+    }
+    auto reach = [&](size_t start, size_t skip) {
+      std::vector<uint8_t> seen(V, 0);
+      std::vector<size_t> stack{start};
+      seen[start] = 1;
+      while (!stack.empty()) {
+        const size_t v = stack.back();
+        stack.pop_back();
+        for (auto [w, k] : adj[v]) {
+          if (k == skip || seen[w]) continue;
+          seen[w] = 1;
+          stack.push_back(w);
+        }
+      }
+      return seen;
+    };
+    for (size_t k = 0; k < n && !changed; ++k) {
+      if (!hidden[k]) continue;
+      const size_t a = row_vertex(k / C), b = col_vertex(k % C);
+      const std::vector<uint8_t> side_a = reach(a, k);
+      if (side_a[b]) continue;  // on a cycle: not recoverable
+      const std::vector<uint8_t> side_b = reach(b, k);
+      std::vector<size_t> cand;
+      for (size_t m = 0; m < n; ++m) {
+        if (hidden[m]) continue;
+        const size_t r = row_vertex(m / C), c = col_vertex(m % C);
+        if ((side_a[r] && side_b[c]) || (side_b[r] && side_a[c])) cand.push_back(m);
+      }
+      if (cand.empty()) {
+        stuck = true;
+        break;
+      }
+      hidden[pick(cand)] = 2;
+      changed = true;
+    }
+    if (stuck) break;
+    if (!changed) return;
+  }
+  // No fix found (not expected once rule (1) holds): fail closed.
+  for (auto& h : hidden) h = h ? h : uint8_t{2};
 }
 
 class TableAnalysis final : public Analysis {
@@ -255,23 +357,32 @@ class TableAnalysis final : public Analysis {
       small_table = 1;
       return Status::Ok();
     }
-    size_t suppressed = 0;
-    for (size_t i = 0; i < n; ++i) {
-      if (cells[i] >= 1 && cells[i] < min_cell) {
-        cells[i] = 0;
-        primary[i] = 1;
-        ++suppressed;
+    ASSIGN_OR_RETURN(auto rows, LevelsParam(input.params, "rows"));
+    const size_t R = rows.size(), C = n / std::max<size_t>(R, 1);
+    if (R == 0 || R * C != n) return Status::Internal("table: share of the wrong length");
+    std::vector<uint8_t> hidden(n, 0);  // 0 shown, 1 primary, 2 secondary
+    std::vector<double> row_total(R, 0.0), col_total(C, 0.0);
+    for (size_t i = 0; i < R; ++i) {
+      for (size_t j = 0; j < C; ++j) {
+        row_total[i] += cells[i * C + j];
+        col_total[j] += cells[i * C + j];
       }
     }
-    if (suppressed == 1) {
-      size_t best = n;
-      for (size_t i = 0; i < n; ++i) {
-        if (primary[i] == 0 && cells[i] >= 1 && (best == n || cells[i] < cells[best])) best = i;
+    auto small = [&](double c) { return c >= 1 && c < min_cell; };
+    for (size_t i = 0; i < R; ++i) {
+      for (size_t j = 0; j < C; ++j) {
+        // A small cell, or any cell (zeros included) of a row or column holding between 1 and
+        // min_cell - 1 persons: a zero there, with the level list, tells those persons' value.
+        if (small(cells[i * C + j]) || small(row_total[i]) || small(col_total[j])) {
+          hidden[i * C + j] = 1;
+        }
       }
-      if (best < n) {
-        cells[best] = 0;
-        secondary[best] = 1;
-      }
+    }
+    SecondarySuppression(cells, R, C, hidden);
+    for (size_t k = 0; k < n; ++k) {
+      if (hidden[k] == 0) continue;
+      cells[k] = 0;
+      (hidden[k] == 1 ? primary : secondary)[k] = 1;
     }
     return Status::Ok();
   }
@@ -335,7 +446,8 @@ class TableAnalysis final : public Analysis {
               fmt::format("table on fewer than min_rows rows at {} node(s)", small_tables));
         }
         if (p > 0) {
-          reasons.push_back(fmt::format("count between 1 and min_cell-1 at {} node(s)", p));
+          reasons.push_back(fmt::format(
+              "count, or its row or column total, between 1 and min_cell-1 at {} node(s)", p));
         }
         if (s > 0) {
           reasons.push_back(fmt::format(

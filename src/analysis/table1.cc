@@ -27,7 +27,10 @@
 //   - min_cell: in each (variable, group) column — the levels and the missing count, whose total
 //     n_g is released — a count between 1 and min_cell - 1 is released as 0 with its primary flag;
 //     when exactly one cell of the column was suppressed, the smallest other non-zero cell is
-//     suppressed too (secondary), so that the small cell cannot be recovered from n_g.
+//     suppressed too (secondary), so that the small cell cannot be recovered from n_g. A level
+//     (or the missing count) held by between 1 and min_cell - 1 persons over all groups is
+//     withheld in every group, zeros included: a zero in the other groups would tell which group
+//     those few persons are in (attribute disclosure through a zero cell).
 // The hub publishes a suppressed value as null and lists it in "suppressed" with its reason; the
 // overall column is null wherever a group's value is (a sum with a hole would give the hole away).
 #include <fmt/format.h>
@@ -338,6 +341,8 @@ class Table1Analysis final : public Analysis {
     const double min_rows = static_cast<double>(t.min_rows);
     const double min_cell = static_cast<double>(t.min_cell);
 
+    std::vector<double> n_rows(G);
+    for (size_t k = 0; k < G; ++k) n_rows[k] = values[2 * k];
     // Small groups release nothing; one alone would be the node's total minus the others.
     std::vector<bool> group_out(G, false);
     size_t small = 0;
@@ -368,6 +373,20 @@ class Table1Analysis final : public Analysis {
       double* counts = values + g.CategoricalOffset(v);
       double* primary = counts + G * cells;
       double* secondary = counts + 2 * G * cells;
+      // A level held by between 1 and min_cell - 1 persons over the groups this node has rows
+      // in: its zeros would tell which groups those persons are not in, so the level is
+      // withheld in every such group. (A group the node has no rows in tells nothing: its n of
+      // 0 is released.)
+      std::vector<bool> level_out(cells, false);
+      size_t groups_with_rows = 0;
+      for (size_t k = 0; k < G; ++k) groups_with_rows += n_rows[k] >= 1;
+      if (groups_with_rows > 1) {
+        for (size_t l = 0; l < cells; ++l) {
+          double level_total = 0;
+          for (size_t k = 0; k < G; ++k) level_total += counts[k * cells + l];
+          level_out[l] = level_total >= 1 && level_total < min_cell;
+        }
+      }
       for (size_t k = 0; k < G; ++k) {
         double* col = counts + k * cells;
         if (group_out[k]) {
@@ -376,7 +395,7 @@ class Table1Analysis final : public Analysis {
         }
         size_t suppressed = 0;
         for (size_t l = 0; l < cells; ++l) {
-          if (col[l] >= 1 && col[l] < min_cell) {
+          if ((col[l] >= 1 && col[l] < min_cell) || (level_out[l] && n_rows[k] >= 1)) {
             col[l] = 0;
             primary[k * cells + l] = 1;
             ++suppressed;
@@ -520,10 +539,13 @@ class Table1Analysis final : public Analysis {
             overall[l].reset();
             if (n_group[k]) {
               note(spec.categorical[v], labels[k], names[l],
-                   p > 0 ? fmt::format("count between 1 and min_cell-1 at {} node(s)", p)
-                         : fmt::format("secondary suppression at {} node(s), so that a small "
-                                       "cell cannot be recovered by subtraction",
-                                       s));
+                   p > 0
+                       ? fmt::format("count, or its level's total, between 1 and min_cell-1 at {} "
+                                     "node(s)",
+                                     p)
+                       : fmt::format("secondary suppression at {} node(s), so that a small "
+                                     "cell cannot be recovered by subtraction",
+                                     s));
             }
             continue;
           }

@@ -269,15 +269,24 @@ Status StudyEngine::StartSecureSession(const std::string& study_id, int round,
                    privacy::MakeSecureRound(study_id, static_cast<uint32_t>(round), nodes,
                                             std::max<uint64_t>(length, 1)));
   ASSIGN_OR_RETURN(auto server, secagg::Server::Create(params.config));
+  // Each node's certificate and signature over its advertisement, relayed to the peers (which
+  // check them; the hub cannot forge them).
+  std::map<uint32_t, privacy::AdvertAttestation> attestations;
   for (const auto& r : results) {
     if (r.status != protocol::ResultStatus::kOk || !r.secagg) continue;
     auto bytes = protocol::Base64Decode(r.secagg->payload);
     if (!bytes.ok()) return FailStudy(study_id, fmt::format("node {}: malformed keys", r.node));
-    auto m = secagg::Decode<secagg::AdvertiseKeys>(*bytes, server->session_id());
+    auto signed_advert = privacy::DecodeSignedAdvert(*bytes);
+    auto m = signed_advert.ok() ? secagg::Decode<secagg::AdvertiseKeys>(signed_advert->advert,
+                                                                        server->session_id())
+                                : Result<secagg::AdvertiseKeys>(signed_advert.status());
     Status added = m.ok() ? (m->sender == params.indices.at(r.node)
                                  ? server->AddAdvertisement(*m)
                                  : Status::InvalidArgument("keys advertised for another node"))
                           : m.status();
+    if (added.ok() && !signed_advert->attestation.certificate.empty()) {
+      attestations[m->sender] = signed_advert->attestation;
+    }
     if (!added.ok()) {
       return FailStudy(study_id, fmt::format("secure aggregation, round {}: node {}: {}", round,
                                              r.node, added.message()));
@@ -288,8 +297,8 @@ Status StudyEngine::StartSecureSession(const std::string& study_id, int round,
     return FailStudy(study_id, fmt::format("secure aggregation, round {}: {}", round,
                                            directory.status().message()));
   }
-  const std::string payload =
-      protocol::Base64Encode(secagg::Encode(server->session_id(), *directory));
+  const std::string payload = protocol::Base64Encode(privacy::EncodeSignedDirectory(
+      secagg::Encode(server->session_id(), *directory), attestations));
   std::map<std::string, std::string> payloads;
   for (const auto& k : directory->keys) payloads[NodeOfIndex(params.indices, k.sender)] = payload;
   ASSIGN_OR_RETURN(Statement ins, db_.Prepare("INSERT INTO secagg_sessions(study_id, round, "

@@ -132,7 +132,8 @@ Result<std::unique_ptr<NodeAgent>> NodeAgent::Create(const NodeOptions& options,
   agent->privacy_ = std::make_unique<PrivacyStep>(
       PrivacyStepOptions{options.node_id, options.failpoint,
                          options.journal_path.parent_path() /
-                             (options.journal_path.stem().string() + "-privacy.sqlite")},
+                             (options.journal_path.stem().string() + "-privacy.sqlite"),
+                         options.tls},
       random, clock);
   std::filesystem::path linkage_state = options.pprl.state_path;
   if (linkage_state.empty()) linkage_state = options.journal_path.string() + ".linkage.sqlite";

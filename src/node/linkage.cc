@@ -2,17 +2,11 @@
 
 #include <fmt/format.h>
 
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
-#include <openssl/x509v3.h>
-
 #include <thread>
 
 #include "common/log.h"
 #include "crypto/aead.h"
+#include "crypto/cert_sign.h"
 #include "crypto/hash.h"
 #include "crypto/kx.h"
 #include "crypto/pki.h"
@@ -255,34 +249,7 @@ class LinkageRun {
 
 }  // namespace
 
-// ---- Signed ephemeral keys (OpenSSL: ECDSA with the certificate's key) ----------------------
-
-namespace {
-
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct StoreFree {
-  void operator()(X509_STORE* s) const { X509_STORE_free(s); }
-};
-struct StoreCtxFree {
-  void operator()(X509_STORE_CTX* c) const { X509_STORE_CTX_free(c); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-
-std::unique_ptr<BIO, BioFree> MemBio(std::string_view text) {
-  return std::unique_ptr<BIO, BioFree>(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
-}
-
-}  // namespace
+// ---- Signed ephemeral keys (crypto/cert_sign.h: the certificate's key) ----------------------
 
 std::string EphemeralKeyMessage(std::string_view linkage_id, std::string_view node,
                                 std::span<const uint8_t> public_key) {
@@ -293,26 +260,13 @@ std::string EphemeralKeyMessage(std::string_view linkage_id, std::string_view no
 Result<protocol::KeyPost> SignEphemeralKey(const crypto::TlsMaterial& tls,
                                            std::string_view linkage_id, std::string_view node,
                                            std::span<const uint8_t> public_key) {
-  auto bio = MemBio(tls.key_pem);
-  std::unique_ptr<EVP_PKEY, PkeyFree> key(
-      bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> md(EVP_MD_CTX_new());
   const std::string msg = EphemeralKeyMessage(linkage_id, node, public_key);
-  size_t len = 0;
+  auto signature = crypto::SignWithCertificateKey(tls.key_pem, crypto::AsBytes(msg));
+  if (!signature.ok()) {
+    return Status::Internal("cannot sign the ephemeral key with this node's certificate key");
+  }
   protocol::KeyPost post;
-  if (!key || !md || EVP_DigestSignInit(md.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||
-      EVP_DigestSign(md.get(), nullptr, &len, reinterpret_cast<const uint8_t*>(msg.data()),
-                     msg.size()) != 1) {
-    ERR_clear_error();
-    return Status::Internal("cannot sign the ephemeral key with this node's certificate key");
-  }
-  post.signature.resize(len);
-  if (EVP_DigestSign(md.get(), post.signature.data(), &len,
-                     reinterpret_cast<const uint8_t*>(msg.data()), msg.size()) != 1) {
-    ERR_clear_error();
-    return Status::Internal("cannot sign the ephemeral key with this node's certificate key");
-  }
-  post.signature.resize(len);
+  post.signature = std::move(signature).value();
   post.public_key.assign(public_key.begin(), public_key.end());
   post.certificate = tls.cert_pem;
   return post;
@@ -320,44 +274,9 @@ Result<protocol::KeyPost> SignEphemeralKey(const crypto::TlsMaterial& tls,
 
 Status VerifyEphemeralKey(std::string_view ca_pem, std::string_view linkage_id,
                           std::string_view node, const protocol::KeyPost& key) {
-  auto fail = [](std::string why) {
-    ERR_clear_error();
-    return Status::Unauthenticated(std::move(why));
-  };
-  auto cert_bio = MemBio(key.certificate);
-  std::unique_ptr<X509, X509Free> cert(
-      cert_bio ? PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr) : nullptr);
-  if (!cert) return fail("unreadable certificate");
-  std::unique_ptr<X509_STORE, StoreFree> store(X509_STORE_new());
-  auto ca_bio = MemBio(ca_pem);
-  int anchors = 0;
-  while (store && ca_bio) {
-    std::unique_ptr<X509, X509Free> ca(PEM_read_bio_X509(ca_bio.get(), nullptr, nullptr, nullptr));
-    if (!ca) break;
-    if (X509_STORE_add_cert(store.get(), ca.get()) == 1) ++anchors;
-  }
-  ERR_clear_error();
-  if (anchors == 0) return fail("no federation CA to check it against");
-  std::unique_ptr<X509_STORE_CTX, StoreCtxFree> ctx(X509_STORE_CTX_new());
-  if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), cert.get(), nullptr) != 1 ||
-      X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_CLIENT) != 1 ||
-      X509_verify_cert(ctx.get()) != 1) {
-    return fail("its certificate is not a node certificate of the federation CA");
-  }
-  auto info = crypto::ReadCertificateInfo(key.certificate);
-  if (!info.ok() || info->subject_cn != node) {
-    return fail(fmt::format("its certificate was issued to \"{}\"",
-                            info.ok() ? info->subject_cn : std::string("?")));
-  }
   const std::string msg = EphemeralKeyMessage(linkage_id, node, key.public_key);
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> md(EVP_MD_CTX_new());
-  EVP_PKEY* pub = X509_get0_pubkey(cert.get());
-  if (!md || !pub || EVP_DigestVerifyInit(md.get(), nullptr, EVP_sha256(), nullptr, pub) != 1 ||
-      EVP_DigestVerify(md.get(), key.signature.data(), key.signature.size(),
-                       reinterpret_cast<const uint8_t*>(msg.data()), msg.size()) != 1) {
-    return fail("bad signature");
-  }
-  return Status::Ok();
+  return crypto::VerifyCertificateSignature(ca_pem, key.certificate, node, crypto::AsBytes(msg),
+                                            key.signature);
 }
 
 Result<LinkageNodeOptions> LoadLinkageConfig(

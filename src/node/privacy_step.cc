@@ -9,6 +9,7 @@
 
 #include "common/files.h"
 #include "common/log.h"
+#include "crypto/cert_sign.h"
 #include "privacy/accountant.h"
 #include "privacy/differencing.h"
 #include "privacy/fixed_point.h"
@@ -51,6 +52,7 @@ struct PrivacyStep::Session {
   std::unique_ptr<secagg::Client> client;
   std::vector<uint64_t> input;  // the node's encoded shares; wiped once masked
   crypto::Bytes32 session_id{};
+  std::map<uint32_t, std::string> nodes;  // Shamir index -> node id
 };
 
 PrivacyStep::PrivacyStep(PrivacyStepOptions options, RandomSource& random, Clock& clock)
@@ -140,8 +142,20 @@ protocol::TaskResult PrivacyStep::SecurePhase(const protocol::Task& task, DataPr
     if (!client.ok()) return fail(client.status().message());
     auto advert = (*client)->AdvertiseRound();
     if (!advert.ok()) return fail(advert.status().message());
+    const std::vector<uint8_t> advert_bytes = secagg::Encode((*client)->session_id(), *advert);
+    privacy::AdvertAttestation attestation;
+    if (!options_.tls.key_pem.empty()) {
+      // Signed with this node's certificate key, so that peers can tell the hub did not
+      // substitute the keys (docs/secure-aggregation.md, "Signed advertisements").
+      auto signature = crypto::SignWithCertificateKey(
+          options_.tls.key_pem,
+          crypto::AsBytes(privacy::AdvertisementMessage(options_.node_id, advert_bytes)));
+      if (!signature.ok()) return fail(signature.status().message());
+      attestation = {options_.tls.cert_pem, std::move(signature).value()};
+    }
     auto session = std::make_unique<Session>();
     session->session_id = (*client)->session_id();
+    for (const auto& [node, index] : params->indices) session->nodes[index] = node;
     session->client = std::move(client).value();
     session->input = std::move(encoded).value();
     // One session per study at a time: a newer round replaces an abandoned older one.
@@ -150,9 +164,9 @@ protocol::TaskResult PrivacyStep::SecurePhase(const protocol::Task& task, DataPr
     }
     r = std::move(computed);
     for (auto& s : r.shares) s.values.clear();
-    r.secagg =
-        protocol::SecaggWire{phase, nlohmann::json::object(),
-                             protocol::Base64Encode(secagg::Encode(session->session_id, *advert))};
+    r.secagg = protocol::SecaggWire{
+        phase, nlohmann::json::object(),
+        protocol::Base64Encode(privacy::EncodeSignedAdvert(advert_bytes, attestation))};
     sessions_[key] = std::move(session);
     return r;
   }
@@ -165,8 +179,37 @@ protocol::TaskResult PrivacyStep::SecurePhase(const protocol::Task& task, DataPr
   auto bytes = protocol::Base64Decode(task.secagg->payload);
   if (!bytes.ok()) return fail(bytes.status().message());
   if (phase == "share_keys") {
-    auto u1 = secagg::Decode<secagg::KeyDirectory>(*bytes, s.session_id);
+    auto signed_dir = privacy::DecodeSignedDirectory(*bytes);
+    if (!signed_dir.ok()) return fail(signed_dir.status().message());
+    auto u1 = secagg::Decode<secagg::KeyDirectory>(signed_dir->directory, s.session_id);
     if (!u1.ok()) return fail(u1.status().message());
+    if (!options_.tls.ca_pem.empty()) {
+      // Before any pairwise mask is derived: every key must be the one its node signed.
+      for (const auto& k : u1->keys) {
+        auto node = s.nodes.find(k.sender);
+        auto a = signed_dir->attestations.find(k.sender);
+        if (node == s.nodes.end()) return fail("the key directory names a non-participant");
+        if (a == signed_dir->attestations.end()) {
+          return fail(
+              fmt::format("the keys of node {} come without its signature; refusing "
+                          "keys the hub could have substituted",
+                          node->second));
+        }
+        secagg::AdvertiseKeys as_signed = k;
+        as_signed.signature.reset();
+        const std::vector<uint8_t> advert = secagg::Encode(s.session_id, as_signed);
+        Status ok = crypto::VerifyCertificateSignature(
+            options_.tls.ca_pem, a->second.certificate, node->second,
+            crypto::AsBytes(privacy::AdvertisementMessage(node->second, advert)),
+            a->second.signature);
+        if (!ok.ok()) {
+          return fail(
+              fmt::format("the keys relayed for node {} are not the ones it signed ({}); "
+                          "the hub may have substituted them",
+                          node->second, ok.message()));
+        }
+      }
+    }
     auto m = s.client->ShareKeysRound(*u1);
     if (!m.ok()) return fail(m.status().message());
     return answer(secagg::Encode(s.session_id, *m));

@@ -29,6 +29,7 @@
 #include "common/clock.h"
 #include "common/random.h"
 #include "crypto/hash.h"
+#include "crypto/tls.h"
 #include "node/executor.h"
 #include "node/policy.h"
 #include "protocol/messages.h"
@@ -61,6 +62,11 @@ struct PrivacyStepOptions {
   // The node's durable privacy state (SQLite: the zCDP ledger per project and the population
   // fingerprints); opened on first use. Empty: kept in memory (tests only).
   std::filesystem::path state_path;
+  // The node's federation TLS material. With a key, each advertisement is signed with it; with a
+  // CA, every peer's advertisement must carry a valid signature by a node certificate of that CA
+  // whose CN is the peer's node id, or the session is refused before any mask is derived. Empty
+  // (tests of the step alone): unsigned, unchecked.
+  crypto::TlsMaterial tls;
 };
 
 class PrivacyStep {

@@ -5,6 +5,9 @@
 #include <bit>
 #include <cmath>
 
+#include "crypto/hash.h"
+#include "privacy/byte_io.h"
+
 namespace passerelle::privacy {
 
 namespace {
@@ -94,6 +97,69 @@ Result<SecureRoundParams> SecureRoundFromJson(const std::string& study_id, uint3
                     p.fixed.fractional_bits, p.fixed.max_abs, nodes.size()));
   }
   return p;
+}
+
+// ---- Signed advertisements -------------------------------------------------------------------
+
+namespace {
+constexpr size_t kMaxAdvertBytes = 1024;
+constexpr size_t kMaxCertificateBytes = 16384;
+constexpr size_t kMaxSignatureBytes = 512;
+constexpr size_t kMaxDirectoryBytes = 1024 * secagg::kMaxParticipants;
+}  // namespace
+
+std::string AdvertisementMessage(std::string_view node, std::span<const uint8_t> advert) {
+  return fmt::format("passerelle/secagg/v1/advertise\n{}\n{}", node, crypto::ToHex(advert));
+}
+
+std::vector<uint8_t> EncodeSignedAdvert(std::span<const uint8_t> advert,
+                                        const AdvertAttestation& a) {
+  ByteWriter w;
+  w.Blob(advert);
+  w.Str(a.certificate);
+  w.Blob(a.signature);
+  return w.Take();
+}
+
+Result<SignedAdvert> DecodeSignedAdvert(std::span<const uint8_t> bytes) {
+  ByteReader r(bytes, "signed advertisement");
+  SignedAdvert out;
+  out.advert = r.Blob(kMaxAdvertBytes);
+  out.attestation.certificate = r.Str(kMaxCertificateBytes);
+  out.attestation.signature = r.Blob(kMaxSignatureBytes);
+  RETURN_IF_ERROR(r.Finish());
+  return out;
+}
+
+std::vector<uint8_t> EncodeSignedDirectory(
+    std::span<const uint8_t> directory, const std::map<uint32_t, AdvertAttestation>& attestations) {
+  ByteWriter w;
+  w.Blob(directory);
+  w.U32(static_cast<uint32_t>(attestations.size()));
+  for (const auto& [sender, a] : attestations) {
+    w.U32(sender);
+    w.Str(a.certificate);
+    w.Blob(a.signature);
+  }
+  return w.Take();
+}
+
+Result<SignedDirectory> DecodeSignedDirectory(std::span<const uint8_t> bytes) {
+  ByteReader r(bytes, "signed key directory");
+  SignedDirectory out;
+  out.directory = r.Blob(kMaxDirectoryBytes);
+  const uint32_t n = r.Count(secagg::kMaxParticipants, 12);
+  for (uint32_t i = 0; i < n && r.ok(); ++i) {
+    const uint32_t sender = r.U32();
+    AdvertAttestation a;
+    a.certificate = r.Str(kMaxCertificateBytes);
+    a.signature = r.Blob(kMaxSignatureBytes);
+    if (r.ok() && !out.attestations.emplace(sender, std::move(a)).second) {
+      r.Fail("a sender is listed twice");
+    }
+  }
+  RETURN_IF_ERROR(r.Finish());
+  return out;
 }
 
 }  // namespace passerelle::privacy

@@ -11,7 +11,9 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -41,5 +43,40 @@ nlohmann::json SecureRoundToJson(const SecureRoundParams& p);
 // MakeSecureRound derives: a hub cannot weaken them).
 Result<SecureRoundParams> SecureRoundFromJson(const std::string& study_id, uint32_t round,
                                               const nlohmann::json& j);
+
+// ---- Signed advertisements (docs/secure-aggregation.md, "Signed advertisements") -------------
+// Each node signs its encoded AdvertiseKeys with the key of its federation certificate
+// (crypto/cert_sign.h); the hub relays certificate and signature with the key directory, and each
+// node checks every peer's before deriving a pairwise mask, so a hub that substitutes a key is
+// caught.
+
+struct AdvertAttestation {
+  std::string certificate;         // the signer's certificate, PEM; empty: unsigned
+  std::vector<uint8_t> signature;  // DER
+};
+
+// What a node signs: "passerelle/secagg/v1/advertise\n" + node id + "\n" + hex(advert), where
+// advert is secagg::Encode(session, AdvertiseKeys) (it holds the session id, the sender's index
+// and both public keys).
+std::string AdvertisementMessage(std::string_view node, std::span<const uint8_t> advert);
+
+// The advertise result's payload: Blob(advert) Str(certificate) Blob(signature).
+std::vector<uint8_t> EncodeSignedAdvert(std::span<const uint8_t> advert,
+                                        const AdvertAttestation& attestation);
+struct SignedAdvert {
+  std::vector<uint8_t> advert;
+  AdvertAttestation attestation;
+};
+Result<SignedAdvert> DecodeSignedAdvert(std::span<const uint8_t> bytes);
+
+// The share_keys task's payload: Blob(directory) U32(count), then for each signed entry, by
+// increasing sender index: U32(sender) Str(certificate) Blob(signature).
+std::vector<uint8_t> EncodeSignedDirectory(
+    std::span<const uint8_t> directory, const std::map<uint32_t, AdvertAttestation>& attestations);
+struct SignedDirectory {
+  std::vector<uint8_t> directory;
+  std::map<uint32_t, AdvertAttestation> attestations;  // by sender index
+};
+Result<SignedDirectory> DecodeSignedDirectory(std::span<const uint8_t> bytes);
 
 }  // namespace passerelle::privacy

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
+#include "../privacy/table_attacker.h"
 #include "analysis/builtin.h"
 
 namespace passerelle::analysis {
@@ -139,40 +141,161 @@ TEST(AnalysisTest, TableLevelsAreAlignedAcrossNodesAndCellsSum) {
   EXPECT_EQ(total, 500);
 }
 
-TEST(AnalysisTest, SmallCellSuppressedWithSecondaryAndReason) {
-  // Node a: g=1 & d=yes has 3 rows, below min_cell 10.
+// A table of g (rows) x d (cols) built from counts[i][j].
+MemoryTable Grid(const std::vector<std::vector<int>>& counts) {
   MemoryTable a;
   MemoryTable::NumericColumn g;
   MemoryTable::TextColumn d;
-  auto add = [&](int gv, const char* dv, int n) {
-    for (int i = 0; i < n; ++i) {
-      g.push_back(gv);
-      d.push_back(dv);
+  for (size_t i = 0; i < counts.size(); ++i) {
+    for (size_t j = 0; j < counts[i].size(); ++j) {
+      for (int k = 0; k < counts[i][j]; ++k) {
+        g.push_back(static_cast<double>(i));
+        d.push_back(std::string(1, static_cast<char>('a' + j)));
+      }
     }
-  };
-  add(0, "no", 50);
-  add(0, "yes", 20);
-  add(1, "no", 40);
-  add(1, "yes", 3);
+  }
   a.AddNumeric("g", g);
   a.AddCategorical("d", d);
-  auto r = RunLocally({{"id", "t"}, {"type", "table"}, {"rows", "g"}, {"cols", "d"}}, {&a});
+  return a;
+}
+
+// The researcher's exact attack: the published cells plus the true row and column totals (from
+// one-way tables or counts) as linear equations; returns the withheld cells they determine.
+std::vector<std::pair<size_t, size_t>> Recoverable(const json& published,
+                                                   const std::vector<std::vector<int>>& truth) {
+  privacy::ProtectedTable t;
+  t.rows = truth.size();
+  t.cols = truth[0].size();
+  int64_t total = 0;
+  std::vector<int64_t> col(t.cols, 0);
+  for (size_t i = 0; i < t.rows; ++i) {
+    int64_t row = 0;
+    for (size_t j = 0; j < t.cols; ++j) {
+      const json& c = published["cells"][i][j];
+      t.cells.push_back(
+          {c.is_null() ? std::nullopt : std::optional<int64_t>(c.get<int64_t>()),
+           c.is_null() ? privacy::CellStatus::kPrimary : privacy::CellStatus::kShown});
+      row += truth[i][j];
+      col[j] += truth[i][j];
+    }
+    t.row_totals.push_back({row, privacy::CellStatus::kShown});
+    total += row;
+  }
+  for (int64_t c : col) t.col_totals.push_back({c, privacy::CellStatus::kShown});
+  t.total = {total, privacy::CellStatus::kShown};
+  return privacy::testing::RecoverableEntries(t);
+}
+
+size_t NullCells(const json& published) {
+  size_t n = 0;
+  for (const auto& row : published["cells"]) {
+    for (const auto& c : row) n += c.is_null();
+  }
+  return n;
+}
+
+const json kGridSpec = {{"id", "t"}, {"type", "table"}, {"rows", "g"}, {"cols", "d"}};
+
+TEST(AnalysisTest, SmallCellSuppressedWithSecondaryAndReason) {
+  // (2, 2) has 3 rows, below min_cell 10.
+  const std::vector<std::vector<int>> truth = {{50, 20, 30}, {40, 25, 60}, {35, 45, 3}};
+  MemoryTable a = Grid(truth);
+  auto r = RunLocally(kGridSpec, {&a});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const json& cells = (*r)["cells"];
-  EXPECT_TRUE(cells[1][1].is_null());
-  // The smallest other cell (20) is suppressed too, so 3 cannot be recovered from the total.
-  EXPECT_TRUE(cells[0][1].is_null());
+  EXPECT_TRUE(cells[2][2].is_null());
+  // A cycle of four withheld cells through it (the least a cell needs), the rest shown.
+  EXPECT_EQ(NullCells(*r), 4u) << r->dump();
   EXPECT_EQ(cells[0][0], 50);
-  EXPECT_EQ(cells[1][0], 40);
-  ASSERT_EQ((*r)["suppressed"].size(), 2u);
+  EXPECT_TRUE(Recoverable(*r, truth).empty()) << r->dump();
   std::string reasons = (*r)["suppressed"].dump();
-  EXPECT_NE(reasons.find("count between 1 and min_cell-1 at 1 node(s)"), std::string::npos);
+  EXPECT_NE(reasons.find("between 1 and min_cell-1 at 1 node(s)"), std::string::npos);
   EXPECT_NE(reasons.find("secondary suppression"), std::string::npos);
   // With a policy allowing cells of 3, nothing is suppressed.
-  auto open = RunLocally({{"id", "t"}, {"type", "table"}, {"rows", "g"}, {"cols", "d"}}, {&a},
-                         {.min_cell = 3});
-  EXPECT_EQ((*open)["cells"][1][1], 3);
+  auto open = RunLocally(kGridSpec, {&a}, {.min_cell = 3});
+  EXPECT_EQ((*open)["cells"][2][2], 3);
   EXPECT_TRUE((*open)["suppressed"].empty());
+}
+
+TEST(AnalysisTest, TwoByTwoWithASmallCellIsWithheldWhole) {
+  // With the row total of g = 1 (43) known, hiding 3 and 20 only would give 3 = 43 - 40: a 2 x 2
+  // table with a small cell has no protected pattern short of withholding every cell.
+  const std::vector<std::vector<int>> truth = {{50, 20}, {40, 3}};
+  MemoryTable a = Grid(truth);
+  auto r = RunLocally(kGridSpec, {&a});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(NullCells(*r), 4u) << r->dump();
+  EXPECT_TRUE(Recoverable(*r, truth).empty());
+}
+
+TEST(AnalysisTest, ZeroBesideAOnePersonRowIsWithheld) {
+  // Row 2 holds one person, with d = a. The zeros in (2, b) and (2, c) would tell that person's
+  // value with the level list; the whole row is withheld, with one flag for all its cells.
+  const std::vector<std::vector<int>> truth = {{50, 20, 30}, {40, 25, 60}, {1, 0, 0}};
+  MemoryTable a = Grid(truth);
+  auto r = RunLocally(kGridSpec, {&a});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  for (int j = 0; j < 3; ++j) EXPECT_TRUE((*r)["cells"][2][j].is_null()) << r->dump();
+  EXPECT_TRUE(Recoverable(*r, truth).empty()) << r->dump();
+  std::set<std::string> row2_reasons;
+  for (const auto& e : (*r)["suppressed"]) {
+    if (e["row"] == "2") row2_reasons.insert(e["reason"].get<std::string>());
+  }
+  EXPECT_EQ(row2_reasons.size(), 1u) << "flags must not tell the zeros from the count";
+  // Same for a column: d = c holds 2 persons.
+  const std::vector<std::vector<int>> by_col = {{50, 20, 2}, {40, 25, 0}, {30, 35, 0}};
+  MemoryTable b = Grid(by_col);
+  auto rc = RunLocally(kGridSpec, {&b});
+  ASSERT_TRUE(rc.ok());
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE((*rc)["cells"][i][2].is_null()) << rc->dump();
+  EXPECT_TRUE(Recoverable(*rc, by_col).empty()) << rc->dump();
+}
+
+TEST(AnalysisTest, PooledTableProtectsAgainstPooledMargins) {
+  // Each node protects its own table; the union of their withheld cells has no recoverable cell
+  // against the pooled totals either.
+  const std::vector<std::vector<int>> ta = {{50, 20, 30}, {40, 25, 60}, {35, 45, 3}};
+  const std::vector<std::vector<int>> tb = {{4, 30, 30}, {40, 25, 60}, {35, 45, 30}};
+  MemoryTable a = Grid(ta), b = Grid(tb);
+  auto r = RunLocally(kGridSpec, {&a, &b});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::vector<std::vector<int>> pooled = ta;
+  for (size_t i = 0; i < 3; ++i) {
+    for (size_t j = 0; j < 3; ++j) pooled[i][j] += tb[i][j];
+  }
+  EXPECT_TRUE((*r)["cells"][2][2].is_null());
+  EXPECT_TRUE((*r)["cells"][0][0].is_null());
+  EXPECT_TRUE(Recoverable(*r, pooled).empty()) << r->dump();
+}
+
+TEST(AnalysisTest, OneWayTableWithOneSmallCountWithholdsASecond) {
+  // Against the known total, one withheld count would be the total minus the others.
+  MemoryTable a = Grid({{50}, {3}, {20}, {40}});
+  auto r = RunLocally({{"id", "t"}, {"type", "table"}, {"rows", "g"}}, {&a});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE((*r)["counts"][1].is_null());
+  EXPECT_TRUE((*r)["counts"][2].is_null());
+  EXPECT_EQ((*r)["counts"][0], 50);
+  EXPECT_EQ((*r)["counts"][3], 40);
+}
+
+TEST(AnalysisTest, Table1WithholdsARareLevelInEveryGroup) {
+  // One person has d = "c", in group g = 1. Its count is withheld there; the zero in group 0 and
+  // the level list would tell which group that person is in, so "c" is withheld in both groups.
+  const std::vector<std::vector<int>> truth = {{60, 40, 0}, {30, 50, 1}};
+  MemoryTable a = Grid(truth);
+  auto r = RunLocally(
+      {{"id", "t"}, {"type", "table1"}, {"by", "g"}, {"categorical", json::array({"d"})}}, {&a});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const json& groups = (*r)["variables"][0]["groups"];
+  EXPECT_TRUE(groups["0"]["counts"]["c"].is_null()) << r->dump();
+  EXPECT_TRUE(groups["1"]["counts"]["c"].is_null()) << r->dump();
+  // Each group's n is released: a second cell of each group is withheld with it.
+  for (const char* k : {"0", "1"}) {
+    int withheld = 0;
+    for (const auto& [level, c] : groups[k]["counts"].items()) withheld += c.is_null();
+    EXPECT_GE(withheld, 2) << k << ": " << r->dump();
+  }
 }
 
 TEST(AnalysisTest, TooManyLevelsIsRefusedByRule) {

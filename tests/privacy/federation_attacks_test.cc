@@ -11,6 +11,7 @@
 #include "analysis/analysis.h"
 #include "common/files.h"
 #include "sandbox/sandbox.h"
+#include "table_attacker.h"
 
 namespace passerelle {
 namespace {
@@ -171,13 +172,40 @@ TEST(FederationAttackTest, SmallCellExtractionThroughATableFails) {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     const json& table = (*r)["analyses"]["t"];
     ASSERT_EQ(table["rows"][2], "X");
-    // The person's cell (X, 0) is withheld, and so is a second cell of its column, so that it
-    // cannot be recovered from the column's margin.
+    // Row X holds one person: both of its cells are withheld, zeros included, so the level list
+    // and a zero beside the person's cell no longer tell their outcome.
     EXPECT_TRUE(table["cells"][2][0].is_null()) << r->dump();
-    EXPECT_EQ(table["suppressed"].size(), 2u) << r->dump();
-    // Known limit (docs/privacy.md): the zero in (X, 1) is released, and with the level list it
-    // tells that every person of sex X has y = 0 (attribute disclosure through a zero cell).
-    EXPECT_EQ(table["cells"][2][1], 0);
+    EXPECT_TRUE(table["cells"][2][1].is_null()) << r->dump();
+    // The attacker also knows every row and column total (one-way tables, the count) and solves
+    // the published cells and those totals as linear equations: nothing withheld is determined.
+    privacy::ProtectedTable known;
+    known.rows = 3;
+    known.cols = 2;
+    int64_t truth[3][2] = {};
+    for (int k = 0; k < 3; ++k) {
+      for (int i = 0; i < 200; ++i) {
+        const int sex = (k == 0 && i == 5) ? 2 : (i % 2 ? 0 : 1);  // F, M, X
+        ++truth[sex][(i % 4) == 0 ? 1 : 0];
+      }
+    }
+    for (int i = 0; i < 3; ++i) {
+      for (int j = 0; j < 2; ++j) {
+        const json& c = table["cells"][i][j];
+        known.cells.push_back(
+            {c.is_null() ? std::nullopt : std::optional<int64_t>(c.get<int64_t>()),
+             c.is_null() ? privacy::CellStatus::kPrimary : privacy::CellStatus::kShown});
+        if (!c.is_null()) {
+          EXPECT_EQ(c.get<int64_t>(), truth[i][j]);
+        }
+      }
+      known.row_totals.push_back({truth[i][0] + truth[i][1], privacy::CellStatus::kShown});
+    }
+    for (int j = 0; j < 2; ++j) {
+      known.col_totals.push_back(
+          {truth[0][j] + truth[1][j] + truth[2][j], privacy::CellStatus::kShown});
+    }
+    known.total = {600, privacy::CellStatus::kShown};
+    EXPECT_TRUE(privacy::testing::RecoverableEntries(known).empty()) << r->dump();
   }
 }
 

@@ -9,8 +9,10 @@
 #include "common/config.h"
 #include "common/random.h"
 #include "common/sqlite.h"
+#include "crypto/pki.h"
 #include "hub/engine.h"
 #include "node/privacy_step.h"
+#include "privacy/secure_round.h"
 #include "protocol/codec.h"
 
 namespace passerelle {
@@ -202,6 +204,86 @@ TEST(NodePrivacyPolicyTest, PolicyKeysAreReadAndChecked) {
   EXPECT_EQ(defaults->dp_rho_budget, 1.0);
   EXPECT_FALSE(node::LoadPolicy(*Config::Parse("[policy]\ndp_rho_budget = -1\n")).ok());
   EXPECT_FALSE(node::LoadPolicy(*Config::Parse("[policy]\nrequire_secure_aggregation = 3\n")).ok());
+}
+
+// ---- Malicious hub: signed advertisements ------------------------------------------------------
+
+class SignedSecureEngineTest : public SecureEngineTest {
+ protected:
+  void SetUp() override {
+    SecureEngineTest::SetUp();
+    auto ca = crypto::CreateCa({.name = "test CA", .valid_days = 2});
+    ASSERT_TRUE(ca.ok()) << ca.status().ToString();
+    for (int k = 0; k < 3; ++k) {
+      auto cert =
+          crypto::IssueCertificate(*ca, crypto::CertRole::kNode, nodes_[k], {.valid_days = 2});
+      ASSERT_TRUE(cert.ok()) << cert.status().ToString();
+      steps_[k] = std::make_unique<node::PrivacyStep>(
+          node::PrivacyStepOptions{
+              nodes_[k], "", "", {ca->cert_pem, cert->cert_pem, cert->key_pem}},
+          randoms_[k], clock_);
+    }
+  }
+  // Node k's next task, with `tamper` applied to the key directory it carries (as a malicious
+  // hub would), executed by the node.
+  protocol::TaskResult RunTampered(
+      int k, const std::function<void(privacy::SignedDirectory&, privacy::secagg::KeyDirectory&)>&
+                 tamper) {
+    auto t = engine_->NextTask(nodes_[k]);
+    EXPECT_TRUE(t.ok() && *t);
+    protocol::Task task = **t;
+    EXPECT_EQ(task.secagg->phase, "share_keys");
+    auto params = privacy::SecureRoundFromJson(task.study_id, static_cast<uint32_t>(task.round),
+                                               task.secagg->session);
+    EXPECT_TRUE(params.ok());
+    const crypto::Bytes32 session = privacy::secagg::SessionId(params->config);
+    auto signed_dir = privacy::DecodeSignedDirectory(*protocol::Base64Decode(task.secagg->payload));
+    EXPECT_TRUE(signed_dir.ok()) << signed_dir.status().ToString();
+    EXPECT_EQ(signed_dir->attestations.size(), 3u);
+    auto dir =
+        privacy::secagg::Decode<privacy::secagg::KeyDirectory>(signed_dir->directory, session);
+    EXPECT_TRUE(dir.ok());
+    tamper(*signed_dir, *dir);
+    task.secagg->payload = protocol::Base64Encode(privacy::EncodeSignedDirectory(
+        privacy::secagg::Encode(session, *dir), signed_dir->attestations));
+    node::NodePolicy policy;
+    return steps_[k]->Execute(task, data_[k], policy, analysis::BuiltinRegistry());
+  }
+};
+
+TEST_F(SignedSecureEngineTest, SignedAdvertisementsCompleteTheRound) {
+  std::string id = Submit();
+  for (int phase = 0; phase < 4; ++phase) {
+    for (int k = 0; k < 3; ++k) ASSERT_TRUE(Answer(k)) << "phase " << phase << " node " << k;
+  }
+  auto r = engine_->StudyResult(id);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)["analyses"]["n"]["n"], 50 + 60 + 70);
+}
+
+TEST_F(SignedSecureEngineTest, HubSwappingANodesPublicKeyMakesTheRoundFail) {
+  Submit();
+  for (int k = 0; k < 3; ++k) ASSERT_TRUE(Answer(k));  // advertise
+  // The hub gives a its own key in place of b's mask key (it would then know the a-b mask).
+  DeterministicRandom attacker(99);
+  const crypto::X25519KeyPair hub_pair = crypto::X25519KeyPair::Generate(attacker);
+  protocol::TaskResult r = RunTampered(0, [&](auto&, privacy::secagg::KeyDirectory& dir) {
+    for (auto& key : dir.keys) {
+      if (key.sender == 2) key.s_pk = hub_pair.public_key;
+    }
+  });
+  EXPECT_EQ(r.status, protocol::ResultStatus::kError);
+  EXPECT_NE(r.message.find("node b"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("substituted"), std::string::npos) << r.message;
+  EXPECT_FALSE(r.secagg.has_value());  // no shares sealed under the swapped key
+  // A hub that drops a node's signature (to pass a key of its own) is refused too.
+  protocol::TaskResult unsigned_r =
+      RunTampered(1, [&](privacy::SignedDirectory& sd, auto&) { sd.attestations.erase(3); });
+  EXPECT_EQ(unsigned_r.status, protocol::ResultStatus::kError);
+  EXPECT_NE(unsigned_r.message.find("node c"), std::string::npos) << unsigned_r.message;
+  // Untampered, c's share_keys step goes through.
+  protocol::TaskResult ok = RunTampered(2, [](auto&, auto&) {});
+  EXPECT_EQ(ok.status, protocol::ResultStatus::kOk) << ok.message;
 }
 
 }  // namespace
