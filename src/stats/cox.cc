@@ -11,6 +11,7 @@
 
 #include "stats/distributions.h"
 #include "stats/linalg.h"
+#include "stats/xtwx_kernel.h"
 
 namespace passerelle::stats {
 namespace {
@@ -420,17 +421,12 @@ Result<std::vector<double>> CoxLocalStep(const CoxData& data, const CoxRequest& 
         if (data.event[i]) cum -= f_time[tb + lo];
         v = risk[i] * cum;
       }
-      sv[i] = v > 0 ? std::sqrt(v) : 0.0;
+      sv[i] = v > 0 ? v : 0.0;
     }
   }
-  Eigen::Map<const Eigen::MatrixXd> xm(x, static_cast<Eigen::Index>(n), pe);
-  Eigen::MatrixXd block(static_cast<Eigen::Index>(kChunk), pe);
-  for (size_t r0 = 0; r0 < n; r0 += kChunk) {
-    const auto nr = static_cast<Eigen::Index>(std::min(kChunk, n - r0));
-    Eigen::Map<const Eigen::VectorXd> w(sv.data() + r0, nr);
-    block.topRows(nr).noalias() = w.asDiagonal() * xm.middleRows(static_cast<Eigen::Index>(r0), nr);
-    info.selfadjointView<Eigen::Upper>().rankUpdate(block.topRows(nr).transpose());
-  }
+  std::vector<const double*> cols(p);
+  for (size_t j = 0; j < p; ++j) cols[j] = x + j * n;
+  AccumulateWeightedCrossProduct(cols.data(), p, sv.data(), nullptr, n, info.data(), nullptr);
 
   std::vector<double> out(CoxResponseSize(p), 0.0);
   out[cox_slot::kRows] = static_cast<double>(n);
