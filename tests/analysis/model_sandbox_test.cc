@@ -7,9 +7,11 @@
 #include <cmath>
 #include <cstdio>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
+#include "sandbox/report.h"
 #include "sandbox/sandbox.h"
 #include "store/data_source.h"
 #include "store/duckdb_source.h"
@@ -314,6 +316,58 @@ TEST_F(ModelSandboxTest, DisclosureRefusalReachesTheResearcher) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("rule binomial_min_cell"), std::string::npos)
       << r.status().message();
+}
+
+}  // namespace
+}  // namespace passerelle::sandbox
+
+namespace passerelle::sandbox {
+namespace {
+
+// glm, cox and km results rendered as text and CSV, from one real study through the sandbox.
+TEST_F(ModelSandboxTest, ModelResultsRenderAsTextAndCsv) {
+  CreateSites("EXPAND_WITH_MISSING");
+  json study = {{"name", "models"},
+                {"dataset", "d"},
+                {"analyses",
+                 {{{"id", "g"}, {"type", "glm"}, {"family", "poisson"},
+                   {"formula", "survtime ~ time.id + female"}},
+                  {{"id", "c"}, {"type", "cox"}, {"start", "starttime"}, {"time", "endtime"},
+                   {"event", "cens"}, {"formula", "~ age.60 + female"}},
+                  {{"id", "k"}, {"type", "km"}, {"time", "survtime"}, {"event", "cens"},
+                   {"times", {1.0, 2.0}}}}}};
+  FederationOptions open;
+  open.policy.min_cell = 1;
+  auto r = RunSandbox(study, Nodes("EXPAND_WITH_MISSING"), open, 120s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const json& g = (*r)["analyses"]["g"];
+  const json& c = (*r)["analyses"]["c"];
+  const std::string text = ResultToText(*r);
+  EXPECT_NE(text.find("[g] glm poisson survtime ~ time.id + female"), std::string::npos) << text;
+  EXPECT_NE(text.find(fmt::format("{:.6g}", g["coefficients"][1]["estimate"].get<double>())),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("[c] cox Surv(starttime, endtime, cens) ~ age.60 + female, ties efron"), std::string::npos) << text;
+  EXPECT_NE(text.find(fmt::format("{:.6g}", c["coefficients"][0]["hazard_ratio"].get<double>())),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("likelihood ratio test"), std::string::npos) << text;
+  EXPECT_NE(text.find("[k] km"), std::string::npos) << text;
+  EXPECT_EQ(text.find("[g] glm: {"), std::string::npos) << "raw JSON dump instead of a table";
+
+  const std::string csv = ResultToCsv(*r);
+  EXPECT_NE(csv.find(fmt::format("g,glm,survtime ~ time.id + female,female,,estimate,{:.17g},",
+                                 g["coefficients"][2]["estimate"].get<double>())),
+            std::string::npos)
+      << csv;
+  EXPECT_NE(csv.find("c,cox,\"Surv(starttime, endtime, cens) ~ age.60 + female\",lr_test,,p_value,"), std::string::npos) << csv;
+  const json& k = (*r)["analyses"]["k"];
+  ASSERT_TRUE(k.contains("group_order")) << k.dump();
+  const std::string level = k["group_order"][0].get<std::string>();
+  EXPECT_NE(csv.find(fmt::format("k,km,,{},1,survival,{:.17g},", level,
+                                 k["groups"][level]["survival"][0].get<double>())),
+            std::string::npos)
+      << csv;
 }
 
 }  // namespace
