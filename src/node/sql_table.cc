@@ -240,7 +240,27 @@ Result<std::vector<analysis::ColumnData>> SqlTable::ReadColumns(
       }
     }
   }
+  result.reset();
+  if (options.release_store_cache) ReleaseStoreCache();
   return out;
+}
+
+void SqlTable::ReleaseStoreCache() {
+  // DuckDB evicts its unpinned buffers when its memory limit is lowered below what it holds; the
+  // limit is then put back. Best effort: a failure (another query pinning memory) changes nothing.
+  auto current = source_.Query("SELECT current_setting('memory_limit')");
+  if (!current.ok()) return;
+  auto chunk = (*current)->Next();
+  if (!chunk.ok() || !*chunk || (*chunk)->columns.empty() || (*chunk)->columns[0].size() == 0 ||
+      (*chunk)->columns[0].IsNull(0)) {
+    return;
+  }
+  const std::string limit = (*chunk)->columns[0].strings[0];
+  current->reset();
+  if (limit.find('\'') != std::string::npos) return;
+  if (source_.Execute("SET memory_limit = '1MB'").ok()) {
+    (void)source_.Execute("SET memory_limit = '" + limit + "'");
+  }
 }
 
 }  // namespace passerelle::node

@@ -106,31 +106,25 @@ std::vector<uint32_t> SortRowsForCox(const std::vector<double>& stop,
     }
   }
   // Stop time descending: the bits of a double mapped to an unsigned key that orders like the
-  // value, complemented. (-0.0 and 0.0 get different keys; times equal as doubles are equal.)
-  std::vector<uint64_t> key(n), next_key(n);
-  for (size_t i = 0; i < n; ++i) {
-    const double v = stop[order[i]] == 0.0 ? 0.0 : stop[order[i]];
+  // value, complemented (-0.0 as 0.0). Computed at each pass rather than stored: less memory.
+  auto key_of = [&stop](uint32_t row) {
+    const double v = stop[row] == 0.0 ? 0.0 : stop[row];
     uint64_t u;
     std::memcpy(&u, &v, sizeof(u));
     u = (u & 0x8000000000000000ull) ? ~u : (u | 0x8000000000000000ull);
-    key[i] = ~u;
-  }
+    return ~u;
+  };
   std::vector<size_t> count(65537);
   for (int shift = 0; shift < 64; shift += 16) {
     std::fill(count.begin(), count.end(), 0);
-    for (size_t i = 0; i < n; ++i) ++count[((key[i] >> shift) & 0xffff) + 1];
-    if (count[((key[0] >> shift) & 0xffff) + 1] == n) continue;  // one digit value: nothing moves
+    for (size_t i = 0; i < n; ++i) ++count[((key_of(order[i]) >> shift) & 0xffff) + 1];
+    if (count[((key_of(order[0]) >> shift) & 0xffff) + 1] == n) continue;  // nothing moves
     for (size_t d = 1; d < count.size(); ++d) count[d] += count[d - 1];
     for (size_t i = 0; i < n; ++i) {
-      const size_t at = count[(key[i] >> shift) & 0xffff]++;
-      next[at] = order[i];
-      next_key[at] = key[i];
+      next[count[(key_of(order[i]) >> shift) & 0xffff]++] = order[i];
     }
     order.swap(next);
-    key.swap(next_key);
   }
-  key = {};
-  next_key = {};
   // Stratum ascending (a counting sort over the strata).
   uint32_t max_stratum = 0;
   for (size_t i = 0; i < n; ++i) max_stratum = std::max(max_stratum, stratum[kept[i]]);
