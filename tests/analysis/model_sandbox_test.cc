@@ -372,3 +372,70 @@ TEST_F(ModelSandboxTest, ModelResultsRenderAsTextAndCsv) {
 
 }  // namespace
 }  // namespace passerelle::sandbox
+
+#include "analysis/analysis_table.h"
+#include "node/sql_table.h"
+
+namespace passerelle::sandbox {
+namespace {
+
+// A model's read drops DuckDB's cached pages (memory used falls) and puts the memory limit back;
+// with a temporary table present nothing is evicted (it would be spilled, not dropped).
+TEST(SqlTableCacheTest, ReleaseAfterAReadRestoresTheLimit) {
+  auto dir = TempDir::Create("sql-cache");
+  ASSERT_TRUE(dir.ok());
+  auto db = store::OpenDuckDb({.path = (dir->path() / "t.duckdb").string()});
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  ASSERT_TRUE((*db)->Execute("CREATE TABLE d AS SELECT i::DOUBLE AS x, (i % 7)::DOUBLE AS y "
+                             "FROM range(400000) t(i)")
+                  .ok());
+  ASSERT_TRUE((*db)->Execute("CHECKPOINT").ok());
+  auto limit = [&] {
+    auto c = store::QueryAll(**db, "SELECT current_setting('memory_limit')");
+    return c.ok() ? c->columns[0].strings[0] : std::string("?");
+  };
+  auto used = [&] {
+    return store::QueryInt(**db, "SELECT sum(memory_usage_bytes) FROM duckdb_memory()", -1);
+  };
+  const std::string before = limit();
+  auto table = node::SqlTable::Open(**db, "d");
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  auto kept = (*table)->ReadColumns({"x", "y"}, {.complete_cases = true});
+  ASSERT_TRUE(kept.ok());
+  auto cached = used();
+  ASSERT_TRUE(cached.ok());
+  auto read = (*table)->ReadColumns({"x", "y"},
+                                    {.complete_cases = true, .release_store_cache = true});
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ((*read)[0].numbers.size(), 400000u);
+  EXPECT_EQ((*read)[1].numbers[8], 1.0);
+  EXPECT_EQ(limit(), before);
+  auto released = used();
+  ASSERT_TRUE(released.ok());
+  EXPECT_LT(*released, *cached) << "cached pages not dropped";
+
+  Status temp = (*db)->Execute("CREATE TEMP TABLE tmp AS SELECT * FROM d");
+  ASSERT_TRUE(temp.ok()) << temp.ToString();
+  auto again = (*table)->ReadColumns({"x"}, {.complete_cases = true, .release_store_cache = true});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(limit(), before);
+  auto with_temp = used();
+  ASSERT_TRUE(with_temp.ok());
+  EXPECT_GT(*with_temp, *released) << "a temporary table's blocks were evicted";
+  ASSERT_TRUE((*db)->Execute("DROP TABLE tmp").ok());
+
+  // A configured limit (shown rounded, so it could not be restored exactly) is left alone.
+  ASSERT_TRUE((*db)->Execute("SET memory_limit = '3GB'").ok());
+  const std::string configured = limit();
+  auto kept2 = (*table)->ReadColumns({"x", "y"}, {.complete_cases = true});
+  ASSERT_TRUE(kept2.ok());
+  auto cached2 = used();
+  auto read2 = (*table)->ReadColumns({"x", "y"},
+                                     {.complete_cases = true, .release_store_cache = true});
+  ASSERT_TRUE(read2.ok());
+  EXPECT_EQ(limit(), configured);
+  EXPECT_EQ(used().value_or(-1), cached2.value_or(-2));
+}
+
+}  // namespace
+}  // namespace passerelle::sandbox
