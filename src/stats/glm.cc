@@ -16,7 +16,7 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr size_t kChunk = 512;   // rows per block of the X'WX accumulation
+constexpr size_t kChunk = 512;  // rows per block of the X'WX accumulation
 
 // ---- R's family functions (stats/src/family.c and stats/R/family.R) -------------------------
 
