@@ -68,6 +68,10 @@ struct ColumnData {
 struct ReadOptions {
   // Only the rows where every requested variable is present (R's na.omit), filtered by the store.
   bool complete_cases = false;
+  // After the read, ask the store to drop its cached pages of the table (a DuckDB store keeps a
+  // copy of what it read; a model that keeps its own matrix does not need it). Tables without a
+  // cache ignore it. Lowers the node's peak memory by about one copy of the columns read.
+  bool release_store_cache = false;
 };
 
 class AnalysisTable {

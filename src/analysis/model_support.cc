@@ -197,7 +197,8 @@ Result<stats::DataFrame> ReadFrame(AnalysisTable& table, const std::vector<std::
     if (seen.insert(c).second) distinct.push_back(c);
   }
   for (const auto& c : distinct) RETURN_IF_ERROR(table.FindVariable(c).status());
-  ASSIGN_OR_RETURN(auto data, table.ReadColumns(distinct, {.complete_cases = complete_cases}));
+  ASSIGN_OR_RETURN(auto data, table.ReadColumns(distinct, {.complete_cases = complete_cases,
+                                                           .release_store_cache = true}));
   stats::DataFrame frame;
   for (auto& c : data) {
     if (c.is_text) {

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
+
+#include "store/duckdb_source.h"
 
 namespace passerelle::node {
 
@@ -240,7 +243,56 @@ Result<std::vector<analysis::ColumnData>> SqlTable::ReadColumns(
       }
     }
   }
+  result.reset();
+  if (options.release_store_cache) ReleaseStoreCache();
   return out;
+}
+
+namespace {
+
+// DuckDB's default memory limit as current_setting() shows it (from a throwaway in-memory
+// instance, once per process); empty if it cannot be read.
+const std::string& DefaultDuckDbMemoryLimit() {
+  static const std::string value = []() -> std::string {
+    auto db = store::OpenDuckDb({});
+    if (!db.ok()) return "";
+    auto c = store::QueryAll(**db, "SELECT current_setting('memory_limit')");
+    if (!c.ok() || c->columns.empty() || c->columns[0].strings.empty()) return "";
+    return c->columns[0].strings[0];
+  }();
+  return value;
+}
+
+}  // namespace
+
+void SqlTable::ReleaseStoreCache() {
+  // DuckDB evicts its unpinned buffers when its memory limit is lowered below what it holds; the
+  // limit is then set back. current_setting() shows the limit truncated, so a configured limit
+  // could not be put back exactly: this runs only when the limit shows as DuckDB's default, and
+  // sets it back to within 0.05 of the unit shown (e.g. 100.55 GiB for "100.5 GiB"). And only
+  // for file-backed databases without temporary tables: evicting in-memory blocks would write
+  // them to DuckDB's temporary directory instead of dropping them. Best effort: a failure
+  // (another query pinning memory) changes nothing.
+  const std::string& default_limit = DefaultDuckDbMemoryLimit();
+  if (default_limit.empty()) return;
+  auto current = store::QueryAll(
+      source_,
+      "SELECT current_setting('memory_limit'), "
+      "(SELECT count(*) FROM duckdb_tables() WHERE temporary), "
+      "(SELECT count(*) FROM duckdb_databases() WHERE NOT internal AND path IS NULL)");
+  if (!current.ok() || current->columns.size() != 3) return;
+  const auto& cols = current->columns;
+  if (cols[0].strings.size() != 1 || cols[1].ints.size() != 1 || cols[2].ints.size() != 1) return;
+  if (cols[0].strings[0] != default_limit || cols[1].ints[0] != 0 || cols[2].ints[0] != 0) return;
+  // The default shown as "<x> <unit>", truncated to one decimal; x + 0.05 shows as the same text
+  // again (RESET would change the setting but not the buffer pool's limit).
+  char* end = nullptr;
+  const double x = std::strtod(default_limit.c_str(), &end);
+  const std::string unit = end != nullptr ? std::string(end) : std::string();
+  if (!(x > 0) || unit.find('\'') != std::string::npos) return;
+  if (source_.Execute("SET memory_limit = '1MB'").ok()) {
+    (void)source_.Execute(fmt::format("SET memory_limit = '{:.2f}{}'", x + 0.05, unit));
+  }
 }
 
 }  // namespace passerelle::node

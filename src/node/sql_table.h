@@ -47,6 +47,8 @@ class SqlTable final : public analysis::AnalysisTable {
   std::string Q(const std::string& identifier) const;
   // A level's text: CAST(... AS VARCHAR), booleans as true/false.
   std::string LevelExpr(const std::string& variable) const;
+  // Asks the database to drop its cached pages of the table (after a large read).
+  void ReleaseStoreCache();
 
   store::DataSource& source_;
   std::string dataset_;

@@ -86,6 +86,10 @@ std::string ResultToCsv(const json& result) {
       for (const auto& c : Table1ToCsvCells(a)) {
         line(id, kind, c.variable, c.row, c.col, c.statistic, c.value, c.note);
       }
+    } else if (kind == "glm" || kind == "cox" || kind == "km") {
+      for (const auto& c : ModelToCsvCells(a, kind)) {
+        line(id, kind, c.variable, c.row, c.col, c.statistic, c.value, c.note);
+      }
     } else {
       line(id, kind, "", "", "", "result", a.dump(), "");
     }
@@ -155,6 +159,12 @@ std::string ResultToText(const json& result) {
     } else if (kind == "table1") {
       out += Table1ToText(
           a, fmt::format("[{}] table1{}", id, a.contains("by") ? " by " + a.value("by", "") : ""));
+    } else if (kind == "glm") {
+      out += GlmToText(a, fmt::format("[{}] glm", id));
+    } else if (kind == "cox") {
+      out += CoxToText(a, fmt::format("[{}] cox", id));
+    } else if (kind == "km") {
+      out += KmToText(a, fmt::format("[{}] km", id));
     } else {
       out += fmt::format("\n[{}] {}: {}\n", id, kind, a.dump());
     }

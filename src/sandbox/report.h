@@ -28,4 +28,12 @@ struct CsvCell {
 };
 std::vector<CsvCell> Table1ToCsvCells(const nlohmann::json& table1);
 
+// glm, cox and km (report_models.cc): a coefficient table in R's layout (estimate, SE, statistic,
+// p, CI; NA for an aliased term) with the fit's summary lines, or survival by group on the time
+// grid ("*" for a suppressed count); as CSV, one cell per number (row: term / group, col: time).
+std::string GlmToText(const nlohmann::json& glm, const std::string& title);
+std::string CoxToText(const nlohmann::json& cox, const std::string& title);
+std::string KmToText(const nlohmann::json& km, const std::string& title);
+std::vector<CsvCell> ModelToCsvCells(const nlohmann::json& result, const std::string& kind);
+
 }  // namespace passerelle::sandbox

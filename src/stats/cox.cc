@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <numeric>
@@ -11,6 +12,7 @@
 
 #include "stats/distributions.h"
 #include "stats/linalg.h"
+#include "stats/xtwx_kernel.h"
 
 namespace passerelle::stats {
 namespace {
@@ -84,6 +86,58 @@ namespace {
 
 // `consume` (the frame itself, or null): the frame's covariate columns may be released while X is
 // built (the Surv() and strata() columns are kept: they are read afterwards).
+// The order of rows (indexes into stop/event/kept) by stratum ascending, stop time descending,
+// events before censored rows at equal times, then index: stable LSD radix passes over 16-bit
+// digits (a pass whose digit is the same for every row is skipped).
+std::vector<uint32_t> SortRowsForCox(const std::vector<double>& stop,
+                                     const std::vector<uint8_t>& event,
+                                     const std::vector<uint32_t>& stratum,
+                                     const std::vector<uint32_t>& kept) {
+  const size_t n = stop.size();
+  std::vector<uint32_t> order(n), next(n);
+  // Events first (a stable partition of the rows in index order).
+  {
+    size_t pos = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (event[i]) order[pos++] = static_cast<uint32_t>(i);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (!event[i]) order[pos++] = static_cast<uint32_t>(i);
+    }
+  }
+  // Stop time descending: the bits of a double mapped to an unsigned key that orders like the
+  // value, complemented (-0.0 as 0.0). Computed at each pass rather than stored: less memory.
+  auto key_of = [&stop](uint32_t row) {
+    const double v = stop[row] == 0.0 ? 0.0 : stop[row];
+    uint64_t u;
+    std::memcpy(&u, &v, sizeof(u));
+    u = (u & 0x8000000000000000ull) ? ~u : (u | 0x8000000000000000ull);
+    return ~u;
+  };
+  std::vector<size_t> count(65537);
+  for (int shift = 0; shift < 64; shift += 16) {
+    std::fill(count.begin(), count.end(), 0);
+    for (size_t i = 0; i < n; ++i) ++count[((key_of(order[i]) >> shift) & 0xffff) + 1];
+    if (count[((key_of(order[0]) >> shift) & 0xffff) + 1] == n) continue;  // nothing moves
+    for (size_t d = 1; d < count.size(); ++d) count[d] += count[d - 1];
+    for (size_t i = 0; i < n; ++i) {
+      next[count[(key_of(order[i]) >> shift) & 0xffff]++] = order[i];
+    }
+    order.swap(next);
+  }
+  // Stratum ascending (a counting sort over the strata).
+  uint32_t max_stratum = 0;
+  for (size_t i = 0; i < n; ++i) max_stratum = std::max(max_stratum, stratum[kept[i]]);
+  if (max_stratum > 0) {
+    std::vector<size_t> at(static_cast<size_t>(max_stratum) + 2, 0);
+    for (size_t i = 0; i < n; ++i) ++at[stratum[kept[order[i]]] + 1];
+    for (size_t d = 1; d < at.size(); ++d) at[d] += at[d - 1];
+    for (size_t i = 0; i < n; ++i) next[at[stratum[kept[order[i]]]]++] = order[i];
+    order.swap(next);
+  }
+  return order;
+}
+
 Result<CoxData> BuildCoxDataImpl(const ModelLayout& layout, const DataFrame& frame,
                                  DataFrame* consume) {
   const Formula& f = layout.spec.formula;
@@ -150,27 +204,9 @@ Result<CoxData> BuildCoxDataImpl(const ModelLayout& layout, const DataFrame& fra
     return Status::InvalidArgument("cox: too many rows for one node (at most 2^31 - 1)");
   }
 
-  // Sort by stratum, stop time descending, events first among equal times (on packed keys, so
-  // that the sort reads contiguous memory).
-  struct Key {
-    double stop;
-    uint32_t stratum;
-    uint32_t index;  // bit 31 clear for an event, so events sort first
-  };
-  std::vector<uint32_t> order(n);
-  {
-    std::vector<Key> keys(n);
-    for (size_t i = 0; i < n; ++i) {
-      keys[i] = {stop[i], stratum[kept[i]],
-                 static_cast<uint32_t>(i) | (event[i] ? 0u : 0x80000000u)};
-    }
-    std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
-      if (a.stratum != b.stratum) return a.stratum < b.stratum;
-      if (a.stop != b.stop) return a.stop > b.stop;
-      return a.index < b.index;
-    });
-    for (size_t i = 0; i < n; ++i) order[i] = keys[i].index & 0x7fffffffu;
-  }
+  // Sort by stratum, stop time descending, events first among equal times, then row: stable LSD
+  // radix passes from the least significant key up (row order, event flag, stop time, stratum).
+  std::vector<uint32_t> order = SortRowsForCox(stop, event, stratum, kept);
   out.stop.resize(n);
   out.event.resize(n);
   if (counting) out.start.resize(n);
@@ -420,17 +456,12 @@ Result<std::vector<double>> CoxLocalStep(const CoxData& data, const CoxRequest& 
         if (data.event[i]) cum -= f_time[tb + lo];
         v = risk[i] * cum;
       }
-      sv[i] = v > 0 ? std::sqrt(v) : 0.0;
+      sv[i] = v > 0 ? v : 0.0;
     }
   }
-  Eigen::Map<const Eigen::MatrixXd> xm(x, static_cast<Eigen::Index>(n), pe);
-  Eigen::MatrixXd block(static_cast<Eigen::Index>(kChunk), pe);
-  for (size_t r0 = 0; r0 < n; r0 += kChunk) {
-    const auto nr = static_cast<Eigen::Index>(std::min(kChunk, n - r0));
-    Eigen::Map<const Eigen::VectorXd> w(sv.data() + r0, nr);
-    block.topRows(nr).noalias() = w.asDiagonal() * xm.middleRows(static_cast<Eigen::Index>(r0), nr);
-    info.selfadjointView<Eigen::Upper>().rankUpdate(block.topRows(nr).transpose());
-  }
+  std::vector<const double*> cols(p);
+  for (size_t j = 0; j < p; ++j) cols[j] = x + j * n;
+  AccumulateWeightedCrossProduct(cols.data(), p, sv.data(), nullptr, n, info.data(), nullptr);
 
   std::vector<double> out(CoxResponseSize(p), 0.0);
   out[cox_slot::kRows] = static_cast<double>(n);

@@ -9,6 +9,7 @@
 
 #include "stats/distributions.h"
 #include "stats/linalg.h"
+#include "stats/xtwx_kernel.h"
 
 namespace passerelle::stats {
 namespace {
@@ -112,12 +113,9 @@ Status LocalStepImpl(const Design& d, const GlmRequest& req, std::vector<double>
     }
   }
 
-  Eigen::MatrixXd xtwx =
-      Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(q), static_cast<Eigen::Index>(q));
-  Eigen::VectorXd xtwz = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(q));
-  Eigen::MatrixXd block(static_cast<Eigen::Index>(kChunk), static_cast<Eigen::Index>(q));
-  Eigen::VectorXd rhs(static_cast<Eigen::Index>(kChunk));
-  std::vector<double> eta(kChunk), sw(kChunk);
+  std::vector<double> xtwx(q * q, 0.0), xtwz(q, 0.0);
+  std::vector<double> eta(kChunk), wt(kChunk), zw(kChunk);
+  std::vector<const double*> cols(q);
 
   double rows_ok = 0, sum_w = 0, sum_wy = 0, dev = 0, loglik = 0, loglik_const = 0;
   double invalid = 0, boundary = 0, null_dev = 0, non_integer = 0;
@@ -229,24 +227,17 @@ Status LocalStepImpl(const Design& d, const GlmRequest& req, std::vector<double>
       if (w > 0) {
         rows_ok += 1;
         const double w2 = w * me * me / Fam::Variance(mu);
-        const double z = (e - off) + (y - mu) / me;
-        sw[i] = std::sqrt(w2);
-        rhs(static_cast<Eigen::Index>(i)) = sw[i] * z;
+        wt[i] = w2;
+        zw[i] = (e - off) + (y - mu) / me;
       } else {
-        sw[i] = 0.0;
-        rhs(static_cast<Eigen::Index>(i)) = 0.0;
+        wt[i] = 0.0;
+        zw[i] = 0.0;
       }
     }
-    // Block of sqrt(W) X over the fit's columns, then X'WX += B'B and X'Wz += B'(sqrt(W) z).
-    for (size_t k = 0; k < q; ++k) {
-      const double* col = d.column(req.columns[k]) + r0;
-      double* dst = block.col(static_cast<Eigen::Index>(k)).data();
-      for (size_t i = 0; i < nr; ++i) dst[i] = sw[i] * col[i];
-    }
-    const auto rows = static_cast<Eigen::Index>(nr);
-    auto b = block.topRows(rows);
-    xtwx.selfadjointView<Eigen::Upper>().rankUpdate(b.transpose());
-    xtwz.noalias() += b.transpose() * rhs.head(rows);
+    // X'WX += X_b' W_b X_b and X'Wz += X_b' W_b z_b over the fit's columns (vectorised kernel).
+    for (size_t k = 0; k < q; ++k) cols[k] = d.column(req.columns[k]) + r0;
+    AccumulateWeightedCrossProduct(cols.data(), q, wt.data(), zw.data(), nr, xtwx.data(),
+                                   xtwz.data());
   }
 
   out.assign(GlmResponseSize(q), 0.0);
@@ -262,11 +253,9 @@ Status LocalStepImpl(const Design& d, const GlmRequest& req, std::vector<double>
   out[glm_slot::kNullDeviance] = null_dev;
   out[glm_slot::kNonInteger] = non_integer;
   size_t pos = glm_slot::kHeader;
-  for (size_t k = 0; k < q; ++k) out[pos++] = xtwz(static_cast<Eigen::Index>(k));
+  for (size_t k = 0; k < q; ++k) out[pos++] = xtwz[k];
   for (size_t i = 0; i < q; ++i) {
-    for (size_t j = i; j < q; ++j) {
-      out[pos++] = xtwx(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j));
-    }
+    for (size_t j = i; j < q; ++j) out[pos++] = xtwx[i + j * q];
   }
   return Status::Ok();
 }

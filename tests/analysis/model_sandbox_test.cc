@@ -7,9 +7,11 @@
 #include <cmath>
 #include <cstdio>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
+#include "sandbox/report.h"
 #include "sandbox/sandbox.h"
 #include "store/data_source.h"
 #include "store/duckdb_source.h"
@@ -314,6 +316,125 @@ TEST_F(ModelSandboxTest, DisclosureRefusalReachesTheResearcher) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("rule binomial_min_cell"), std::string::npos)
       << r.status().message();
+}
+
+}  // namespace
+}  // namespace passerelle::sandbox
+
+namespace passerelle::sandbox {
+namespace {
+
+// glm, cox and km results rendered as text and CSV, from one real study through the sandbox.
+TEST_F(ModelSandboxTest, ModelResultsRenderAsTextAndCsv) {
+  CreateSites("EXPAND_WITH_MISSING");
+  json study = {{"name", "models"},
+                {"dataset", "d"},
+                {"analyses",
+                 {{{"id", "g"}, {"type", "glm"}, {"family", "poisson"},
+                   {"formula", "survtime ~ time.id + female"}},
+                  {{"id", "c"}, {"type", "cox"}, {"start", "starttime"}, {"time", "endtime"},
+                   {"event", "cens"}, {"formula", "~ age.60 + female"}},
+                  {{"id", "k"}, {"type", "km"}, {"time", "survtime"}, {"event", "cens"},
+                   {"times", {1.0, 2.0}}}}}};
+  FederationOptions open;
+  open.policy.min_cell = 1;
+  auto r = RunSandbox(study, Nodes("EXPAND_WITH_MISSING"), open, 120s);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const json& g = (*r)["analyses"]["g"];
+  const json& c = (*r)["analyses"]["c"];
+  const std::string text = ResultToText(*r);
+  EXPECT_NE(text.find("[g] glm poisson survtime ~ time.id + female"), std::string::npos) << text;
+  EXPECT_NE(text.find(fmt::format("{:.6g}", g["coefficients"][1]["estimate"].get<double>())),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("[c] cox Surv(starttime, endtime, cens) ~ age.60 + female, ties efron"), std::string::npos) << text;
+  EXPECT_NE(text.find(fmt::format("{:.6g}", c["coefficients"][0]["hazard_ratio"].get<double>())),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("likelihood ratio test"), std::string::npos) << text;
+  EXPECT_NE(text.find("[k] km"), std::string::npos) << text;
+  EXPECT_EQ(text.find("[g] glm: {"), std::string::npos) << "raw JSON dump instead of a table";
+
+  const std::string csv = ResultToCsv(*r);
+  EXPECT_NE(csv.find(fmt::format("g,glm,survtime ~ time.id + female,female,,estimate,{:.17g},",
+                                 g["coefficients"][2]["estimate"].get<double>())),
+            std::string::npos)
+      << csv;
+  EXPECT_NE(csv.find("c,cox,\"Surv(starttime, endtime, cens) ~ age.60 + female\",lr_test,,p_value,"), std::string::npos) << csv;
+  const json& k = (*r)["analyses"]["k"];
+  ASSERT_TRUE(k.contains("group_order")) << k.dump();
+  const std::string level = k["group_order"][0].get<std::string>();
+  EXPECT_NE(csv.find(fmt::format("k,km,,{},1,survival,{:.17g},", level,
+                                 k["groups"][level]["survival"][0].get<double>())),
+            std::string::npos)
+      << csv;
+}
+
+}  // namespace
+}  // namespace passerelle::sandbox
+
+#include "analysis/analysis_table.h"
+#include "node/sql_table.h"
+
+namespace passerelle::sandbox {
+namespace {
+
+// A model's read drops DuckDB's cached pages (memory used falls) and puts the memory limit back;
+// with a temporary table present nothing is evicted (it would be spilled, not dropped).
+TEST(SqlTableCacheTest, ReleaseAfterAReadRestoresTheLimit) {
+  auto dir = TempDir::Create("sql-cache");
+  ASSERT_TRUE(dir.ok());
+  auto db = store::OpenDuckDb({.path = (dir->path() / "t.duckdb").string()});
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  ASSERT_TRUE((*db)->Execute("CREATE TABLE d AS SELECT i::DOUBLE AS x, (i % 7)::DOUBLE AS y "
+                             "FROM range(400000) t(i)")
+                  .ok());
+  ASSERT_TRUE((*db)->Execute("CHECKPOINT").ok());
+  auto limit = [&] {
+    auto c = store::QueryAll(**db, "SELECT current_setting('memory_limit')");
+    return c.ok() ? c->columns[0].strings[0] : std::string("?");
+  };
+  auto used = [&] {
+    return store::QueryInt(**db, "SELECT sum(memory_usage_bytes) FROM duckdb_memory()", -1);
+  };
+  const std::string before = limit();
+  auto table = node::SqlTable::Open(**db, "d");
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  auto kept = (*table)->ReadColumns({"x", "y"}, {.complete_cases = true});
+  ASSERT_TRUE(kept.ok());
+  auto cached = used();
+  ASSERT_TRUE(cached.ok());
+  auto read = (*table)->ReadColumns({"x", "y"},
+                                    {.complete_cases = true, .release_store_cache = true});
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ((*read)[0].numbers.size(), 400000u);
+  EXPECT_EQ((*read)[1].numbers[8], 1.0);
+  EXPECT_EQ(limit(), before);
+  auto released = used();
+  ASSERT_TRUE(released.ok());
+  EXPECT_LT(*released, *cached) << "cached pages not dropped";
+
+  Status temp = (*db)->Execute("CREATE TEMP TABLE tmp AS SELECT * FROM d");
+  ASSERT_TRUE(temp.ok()) << temp.ToString();
+  auto again = (*table)->ReadColumns({"x"}, {.complete_cases = true, .release_store_cache = true});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(limit(), before);
+  auto with_temp = used();
+  ASSERT_TRUE(with_temp.ok());
+  EXPECT_GT(*with_temp, *released) << "a temporary table's blocks were evicted";
+  ASSERT_TRUE((*db)->Execute("DROP TABLE tmp").ok());
+
+  // A configured limit (shown rounded, so it could not be restored exactly) is left alone.
+  ASSERT_TRUE((*db)->Execute("SET memory_limit = '3GB'").ok());
+  const std::string configured = limit();
+  auto kept2 = (*table)->ReadColumns({"x", "y"}, {.complete_cases = true});
+  ASSERT_TRUE(kept2.ok());
+  auto cached2 = used();
+  auto read2 = (*table)->ReadColumns({"x", "y"},
+                                     {.complete_cases = true, .release_store_cache = true});
+  ASSERT_TRUE(read2.ok());
+  EXPECT_EQ(limit(), configured);
+  EXPECT_EQ(used().value_or(-1), cached2.value_or(-2));
 }
 
 }  // namespace
