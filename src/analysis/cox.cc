@@ -289,29 +289,11 @@ class CoxAnalysis final : public Analysis {
                                                                const stats::ModelSpec& ms,
                                                                const std::string& spec_json,
                                                                const RoundInput& input) {
-    const std::string table_key = data.CacheKey();
-    const std::string key =
-        table_key.empty()
-            ? std::string()
-            : fmt::format("cox|{}|{}|{:x}", input.params.value("fit", ""), table_key,
-                          std::hash<std::string>()(spec_json +
-                                                   input.params.value("schema", json()).dump()));
-    if (!key.empty()) {
-      if (auto hit = model::FitCache::Instance().Find(key)) {
-        return std::static_pointer_cast<const stats::CoxData>(hit);
-      }
-    }
-    ASSIGN_OR_RETURN(stats::DataSchema schema,
-                     model::SchemaFromJson(input.params.value("schema", json())));
-    ASSIGN_OR_RETURN(stats::ModelLayout layout, stats::LayoutModel(ms, schema));
-    auto cox = std::make_shared<stats::CoxData>();
-    {
-      ASSIGN_OR_RETURN(stats::DataFrame frame, model::ReadFrame(data, model::ModelColumns(ms),
-                                                                !model::NeedsIncompleteRows(ms)));
-      ASSIGN_OR_RETURN(*cox, stats::BuildCoxData(layout, std::move(frame)));
-    }
-    if (!key.empty()) model::FitCache::Instance().Put(key, cox);
-    return std::shared_ptr<const stats::CoxData>(std::move(cox));
+    return model::CachedFitData<stats::CoxData>(
+        "cox", data, ms, spec_json, input,
+        [](const stats::ModelLayout& layout, stats::DataFrame&& frame) {
+          return stats::BuildCoxData(layout, std::move(frame));
+        });
   }
 };
 

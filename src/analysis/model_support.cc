@@ -423,4 +423,13 @@ void FitCache::Put(const std::string& key, std::shared_ptr<const void> value) {
   entries_.emplace_back(key, std::move(value));
 }
 
+std::string FitCacheKey(std::string_view kind, AnalysisTable& data, const std::string& spec_json,
+                        const RoundInput& input) {
+  const std::string table_key = data.CacheKey();
+  if (table_key.empty()) return std::string();
+  return fmt::format(
+      "{}|{}|{}|{:x}", kind, input.params.value("fit", ""), table_key,
+      std::hash<std::string>()(spec_json + input.params.value("schema", nlohmann::json()).dump()));
+}
+
 }  // namespace passerelle::analysis::model

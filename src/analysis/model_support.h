@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -16,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "analysis/analysis.h"
 #include "analysis/analysis_table.h"
 #include "common/status.h"
 #include "stats/cox.h"
@@ -79,5 +81,34 @@ class FitCache {
   std::mutex mu_;
   std::vector<std::pair<std::string, std::shared_ptr<const void>>> entries_;  // most recent last
 };
+
+// The FitCache key of `kind`'s data for one fit ("" when the table has no CacheKey: no caching).
+std::string FitCacheKey(std::string_view kind, AnalysisTable& data, const std::string& spec_json,
+                        const RoundInput& input);
+
+// What a model builds once per fit at a node (a design matrix, sorted Cox data): found in the
+// FitCache, or built by `build` from the table's columns under the fit's schema and kept.
+template <typename T>
+Result<std::shared_ptr<const T>> CachedFitData(
+    std::string_view kind, AnalysisTable& data, const stats::ModelSpec& ms,
+    const std::string& spec_json, const RoundInput& input,
+    const std::function<Result<T>(const stats::ModelLayout&, stats::DataFrame&&)>& build) {
+  const std::string key = FitCacheKey(kind, data, spec_json, input);
+  if (!key.empty()) {
+    if (auto hit = FitCache::Instance().Find(key)) return std::static_pointer_cast<const T>(hit);
+  }
+  ASSIGN_OR_RETURN(stats::DataSchema schema,
+                   SchemaFromJson(input.params.value("schema", nlohmann::json())));
+  ASSIGN_OR_RETURN(stats::ModelLayout layout, stats::LayoutModel(ms, schema));
+  auto built = std::make_shared<T>();
+  {
+    // The frame is consumed by `build` (its columns are freed as the data is built).
+    ASSIGN_OR_RETURN(stats::DataFrame frame,
+                     ReadFrame(data, ModelColumns(ms), !NeedsIncompleteRows(ms)));
+    ASSIGN_OR_RETURN(*built, build(layout, std::move(frame)));
+  }
+  if (!key.empty()) FitCache::Instance().Put(key, built);
+  return std::shared_ptr<const T>(std::move(built));
+}
 
 }  // namespace passerelle::analysis::model
