@@ -69,7 +69,13 @@ TEST_F(CliHttpTest, ApplyDecideAndRefusedDecisionOverHttp) {
   ASSERT_EQ(r.code, 0) << r.err;
   ASSERT_TRUE(world_.gov().SubmitReview(world_.As("quentin"), "proj-a", 7, "bon").ok());
   world_.SetDate("2025-05-02");
-  ASSERT_TRUE(world_.gov().SelectProjects(world_.op(), "joint-2025", {"proj-a"}).ok());
+  r = As("fanny", "call ranking joint-2025");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("proj-a"), std::string::npos) << r.out;
+  EXPECT_NE(As("alice", "call ranking joint-2025").code, 0);  // researchers do not see rankings
+  r = As("admin", "call select joint-2025 proj-a");
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_TRUE(world_.gov().GetProject(world_.op(), "proj-a").ok());
   world_.SetDate("2025-05-10");
   r = As("alice", "project dsa proj-a --reference DSA-7");
   ASSERT_EQ(r.code, 0) << r.err;
