@@ -4,6 +4,7 @@
 // --audit-key and --token).
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <memory>
@@ -94,7 +95,13 @@ void RegisterCallCommands(CLI::App& app, CliContext& ctx) {
   auto list = std::make_shared<CallArgs>();
   c = call->add_subcommand("list", "List calls");
   AddHubArgs(c, *list, true);
+  AddHubHttpArgs(c, *list);
   OnRun(c, ctx, list, [](const CallArgs& a, CliContext&) -> Status {
+    if (!a.url.empty()) {  // the hub's API answers JSON
+      ASSIGN_OR_RETURN(std::string reply, HubHttp(a, "GET", "/v1/calls"));
+      Out(reply);
+      return Status::Ok();
+    }
     ASSIGN_OR_RETURN(gov::LocalHub hub, OpenHub(a));
     ASSIGN_OR_RETURN(auto calls, hub.service->ListCalls(hub.principal));
     if (a.json) {
@@ -109,7 +116,13 @@ void RegisterCallCommands(CLI::App& app, CliContext& ctx) {
   c = call->add_subcommand("show", "Show a call");
   c->add_option("id", show->id, "Call id")->required();
   AddHubArgs(c, *show, true);
+  AddHubHttpArgs(c, *show);
   OnRun(c, ctx, show, [](const CallArgs& a, CliContext&) -> Status {
+    if (!a.url.empty()) {  // the hub's API answers JSON
+      ASSIGN_OR_RETURN(std::string reply, HubHttp(a, "GET", "/v1/calls/" + net::UrlEncode(a.id)));
+      Out(reply);
+      return Status::Ok();
+    }
     ASSIGN_OR_RETURN(gov::LocalHub hub, OpenHub(a));
     ASSIGN_OR_RETURN(gov::Call k, hub.service->GetCall(hub.principal, a.id));
     Out(a.json ? gov::ToJson(k) : CallText(k));
@@ -120,7 +133,14 @@ void RegisterCallCommands(CLI::App& app, CliContext& ctx) {
   c = call->add_subcommand("applications", "Applications to a call that you may read");
   c->add_option("id", apps->id, "Call id")->required();
   AddHubArgs(c, *apps, true);
+  AddHubHttpArgs(c, *apps);
   OnRun(c, ctx, apps, [](const CallArgs& a, CliContext&) -> Status {
+    if (!a.url.empty()) {  // the hub's API answers JSON
+      ASSIGN_OR_RETURN(std::string reply,
+                       HubHttp(a, "GET", "/v1/calls/" + net::UrlEncode(a.id) + "/applications"));
+      Out(reply);
+      return Status::Ok();
+    }
     ASSIGN_OR_RETURN(gov::LocalHub hub, OpenHub(a));
     ASSIGN_OR_RETURN(auto list_apps, hub.service->ListApplications(hub.principal, a.id));
     if (a.json) {
@@ -139,7 +159,14 @@ void RegisterCallCommands(CLI::App& app, CliContext& ctx) {
   c = call->add_subcommand("ranking", "Applications by mean review score (committees, admins)");
   c->add_option("id", ranking->id, "Call id")->required();
   AddHubArgs(c, *ranking, true);
+  AddHubHttpArgs(c, *ranking);
   OnRun(c, ctx, ranking, [](const CallArgs& a, CliContext&) -> Status {
+    if (!a.url.empty()) {  // the hub's API answers JSON
+      ASSIGN_OR_RETURN(std::string reply,
+                       HubHttp(a, "GET", "/v1/calls/" + net::UrlEncode(a.id) + "/ranking"));
+      Out(reply);
+      return Status::Ok();
+    }
     ASSIGN_OR_RETURN(gov::LocalHub hub, OpenHub(a));
     ASSIGN_OR_RETURN(auto ranked, hub.service->RankApplications(hub.principal, a.id));
     if (a.json) {
@@ -159,7 +186,15 @@ void RegisterCallCommands(CLI::App& app, CliContext& ctx) {
   c->add_option("id", select->id, "Call id")->required();
   c->add_option("applications", select->applications, "Selected application ids")->required();
   AddHubArgs(c, *select, true);
+  AddHubHttpArgs(c, *select);
   OnRun(c, ctx, select, [](const CallArgs& a, CliContext& cx) -> Status {
+    if (!a.url.empty()) {  // the hub's API answers JSON
+      ASSIGN_OR_RETURN(std::string reply,
+                       HubHttp(a, "POST", "/v1/calls/" + net::UrlEncode(a.id) + "/selection",
+                               nlohmann::json{{"applications", a.applications}}.dump()));
+      Out(reply);
+      return Status::Ok();
+    }
     ASSIGN_OR_RETURN(gov::LocalHub hub, OpenHub(a));
     ASSIGN_OR_RETURN(auto projects,
                      hub.service->SelectProjects(hub.principal, a.id, a.applications));

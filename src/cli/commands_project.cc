@@ -11,6 +11,7 @@
 // the API and JSON output carry "end_on" (exclusive) and "last_day".
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -119,7 +120,32 @@ void RegisterProject(CLI::App& app, CliContext& ctx) {
   c->add_flag("--pia-done", apply->pia_done, "The privacy impact assessment is done");
   c->add_option("--pia-reference", apply->pia_reference, "Its reference");
   AddHubArgs(c, *apply, true);
+  AddHubHttpArgs(c, *apply);
   OnRun(c, ctx, apply, [](const ProjectArgs& a, CliContext& cx) -> Status {
+    if (!a.url.empty()) {
+      // The lead is the token's user.
+      ASSIGN_OR_RETURN(std::string me, HubHttp(a, "GET", "/v1/whoami"));
+      auto who = nlohmann::json::parse(me, nullptr, false);
+      if (!who.is_object() || !who.contains("name") || !who["name"].is_string()) {
+        return Status::Internal("the hub sent a malformed /v1/whoami answer");
+      }
+      nlohmann::json body = {{"id", a.id},
+                             {"title", a.title},
+                             {"axis", a.axis},
+                             {"summary", a.summary},
+                             {"lead", who["name"]},
+                             {"team", a.members},
+                             {"datasets", a.datasets},
+                             {"legal_basis", a.legal_basis},
+                             {"pia_done", a.pia_done}};
+      if (!a.pia_reference.empty()) body["pia_reference"] = a.pia_reference;
+      ASSIGN_OR_RETURN(
+          std::string reply,
+          HubHttp(a, "POST", "/v1/calls/" + net::UrlEncode(a.call) + "/applications", body.dump()));
+      if (a.json) Out(reply);
+      Progress(cx, "application " + a.id + " submitted to " + a.url);
+      return Status::Ok();
+    }
     ASSIGN_OR_RETURN(gov::LocalHub hub, OpenHub(a));
     gov::ApplicationInput in;
     in.id = a.id;
@@ -151,7 +177,16 @@ void RegisterProject(CLI::App& app, CliContext& ctx) {
   c->add_option("--score", review->score, "Score, 0 to 10")->required();
   c->add_option("--comment", review->comment, "Comment");
   AddHubArgs(c, *review);
+  AddHubHttpArgs(c, *review);
   OnRun(c, ctx, review, [](const ProjectArgs& a, CliContext& cx) -> Status {
+    if (!a.url.empty()) {
+      nlohmann::json body = {{"score", a.score}, {"comment", a.comment}};
+      RETURN_IF_ERROR(
+          HubHttp(a, "POST", "/v1/applications/" + net::UrlEncode(a.id) + "/reviews", body.dump())
+              .status());
+      Progress(cx, "review of " + a.id + " recorded");
+      return Status::Ok();
+    }
     ASSIGN_OR_RETURN(gov::LocalHub hub, OpenHub(a));
     RETURN_IF_ERROR(hub.service->SubmitReview(hub.principal, a.id, a.score, a.comment));
     Progress(cx, "review of " + a.id + " recorded");
@@ -163,7 +198,16 @@ void RegisterProject(CLI::App& app, CliContext& ctx) {
   c->add_option("project", dsa->id, "Project id")->required();
   c->add_option("--reference", dsa->reference, "The signed agreement's reference")->required();
   AddHubArgs(c, *dsa);
+  AddHubHttpArgs(c, *dsa);
   OnRun(c, ctx, dsa, [](const ProjectArgs& a, CliContext& cx) -> Status {
+    if (!a.url.empty()) {
+      nlohmann::json body = {{"reference", a.reference}};
+      RETURN_IF_ERROR(
+          HubHttp(a, "POST", "/v1/projects/" + net::UrlEncode(a.id) + "/dsa", body.dump())
+              .status());
+      Progress(cx, "data-sharing agreement of " + a.id + " recorded");
+      return Status::Ok();
+    }
     ASSIGN_OR_RETURN(gov::LocalHub hub, OpenHub(a));
     RETURN_IF_ERROR(hub.service->RecordDataSharingAgreement(hub.principal, a.id, a.reference));
     Progress(cx, "data-sharing agreement of " + a.id + " recorded");
@@ -175,9 +219,27 @@ void RegisterProject(CLI::App& app, CliContext& ctx) {
   c->add_option("project", decide->id, "Project id")->required();
   AddDecisionFlags(c, *decide);
   AddHubArgs(c, *decide, true);
+  AddHubHttpArgs(c, *decide);
   OnRun(c, ctx, decide, [](const ProjectArgs& a, CliContext& cx) -> Status {
     ASSIGN_OR_RETURN(gov::Decision d, DecisionFlags(a));
     ASSIGN_OR_RETURN(gov::Jurisdiction j, JurisdictionFlag(a.jurisdiction));
+    if (!a.url.empty()) {
+      nlohmann::json body = {{"decision", d == gov::Decision::kApprove ? "approve" : "refuse"},
+                             {"comment", a.comment}};
+      ASSIGN_OR_RETURN(std::string reply,
+                       HubHttp(a, "POST",
+                               fmt::format("/v1/projects/{}/decisions/{}", net::UrlEncode(a.id),
+                                           gov::JurisdictionName(j)),
+                               body.dump()));
+      if (a.json) Out(reply);
+      auto p = nlohmann::json::parse(reply, nullptr, false);
+      std::string state = p.is_object() && p.contains("state") && p["state"].is_string()
+                              ? p["state"].get<std::string>()
+                              : "?";
+      Progress(cx, fmt::format("{} {}: project {} is {}", gov::JurisdictionName(j),
+                               gov::DecisionName(d), a.id, state));
+      return Status::Ok();
+    }
     ASSIGN_OR_RETURN(gov::LocalHub hub, OpenHub(a));
     ASSIGN_OR_RETURN(gov::Project p,
                      hub.service->RecordDecision(hub.principal, a.id, j, d, a.comment));
@@ -193,7 +255,14 @@ void RegisterProject(CLI::App& app, CliContext& ctx) {
   c = project->add_subcommand("show", "Show a project");
   c->add_option("project", show->id, "Project id")->required();
   AddHubArgs(c, *show, true);
+  AddHubHttpArgs(c, *show);
   OnRun(c, ctx, show, [](const ProjectArgs& a, CliContext&) -> Status {
+    if (!a.url.empty()) {
+      ASSIGN_OR_RETURN(std::string reply,
+                       HubHttp(a, "GET", "/v1/projects/" + net::UrlEncode(a.id)));
+      Out(reply);
+      return Status::Ok();
+    }
     ASSIGN_OR_RETURN(gov::LocalHub hub, OpenHub(a));
     ASSIGN_OR_RETURN(gov::Project p, hub.service->GetProject(hub.principal, a.id));
     Out(a.json ? gov::ToJson(p) : ProjectText(p));
@@ -203,7 +272,13 @@ void RegisterProject(CLI::App& app, CliContext& ctx) {
   auto list = std::make_shared<ProjectArgs>();
   c = project->add_subcommand("list", "Projects you may read");
   AddHubArgs(c, *list, true);
+  AddHubHttpArgs(c, *list);
   OnRun(c, ctx, list, [](const ProjectArgs& a, CliContext&) -> Status {
+    if (!a.url.empty()) {
+      ASSIGN_OR_RETURN(std::string reply, HubHttp(a, "GET", "/v1/projects"));
+      Out(reply);
+      return Status::Ok();
+    }
     ASSIGN_OR_RETURN(gov::LocalHub hub, OpenHub(a));
     ASSIGN_OR_RETURN(auto projects, hub.service->ListProjects(hub.principal));
     if (a.json) {
@@ -310,7 +385,16 @@ void RegisterProject(CLI::App& app, CliContext& ctx) {
   c->add_option("project", close->id, "Project id")->required();
   c->add_option("--reason", close->reason, "Why")->required();
   AddHubArgs(c, *close);
+  AddHubHttpArgs(c, *close);
   OnRun(c, ctx, close, [](const ProjectArgs& a, CliContext& cx) -> Status {
+    if (!a.url.empty()) {
+      nlohmann::json body = {{"reason", a.reason}};
+      RETURN_IF_ERROR(
+          HubHttp(a, "POST", "/v1/projects/" + net::UrlEncode(a.id) + "/close", body.dump())
+              .status());
+      Progress(cx, "project " + a.id + " closed");
+      return Status::Ok();
+    }
     ASSIGN_OR_RETURN(gov::LocalHub hub, OpenHub(a));
     ASSIGN_OR_RETURN(gov::Project p, hub.service->CloseProject(hub.principal, a.id, a.reason));
     Progress(cx, "project " + p.id + " closed");
