@@ -153,13 +153,13 @@ Result<std::vector<std::string>> OmopConcepts(store::DataSource& db, const std::
   return out;
 }
 
-Result<std::optional<int32_t>> DateBound(store::DataSource& db, const std::string& agg,
-                                         const std::string& column) {
+// `bound`: a DATE-valued aggregate over observation_period.
+Result<std::optional<int32_t>> DateBound(store::DataSource& db, const std::string& bound) {
   ASSIGN_OR_RETURN(
       store::Chunk r,
-      store::QueryAll(db, fmt::format("SELECT CAST({}({}) - DATE '1970-01-01' AS BIGINT) FROM "
+      store::QueryAll(db, fmt::format("SELECT CAST({} - DATE '1970-01-01' AS BIGINT) FROM "
                                       "observation_period",
-                                      agg, column)));
+                                      bound)));
   if (r.size() != 1 || !r.columns[0].valid[0]) return std::optional<int32_t>();
   return std::optional<int32_t>(static_cast<int32_t>(r.columns[0].ints[0]));
 }
@@ -286,8 +286,13 @@ Result<std::vector<gov::DatasetDescription>> BuildCatalog(store::DataSource& db,
       }
       ASSIGN_OR_RETURN(int64_t persons, store::QueryInt(db, "SELECT COUNT(*) FROM person"));
       d.persons = gov::PublishedCount{persons};
-      ASSIGN_OR_RETURN(d.coverage_from, DateBound(db, "MIN", "observation_period_start_date"));
-      ASSIGN_OR_RETURN(d.coverage_to, DateBound(db, "MAX", "observation_period_end_date"));
+      // Coarsened to whole months: the exact first and last dates of observation belong to
+      // single persons.
+      ASSIGN_OR_RETURN(d.coverage_from,
+                       DateBound(db,
+                                 "CAST(date_trunc('month', MIN(observation_period_start_date)) "
+                                 "AS DATE)"));
+      ASSIGN_OR_RETURN(d.coverage_to, DateBound(db, "last_day(MAX(observation_period_end_date))"));
     } else {
       if (!present.count(name)) {
         return Status::FailedPrecondition(fmt::format(

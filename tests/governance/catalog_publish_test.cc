@@ -17,7 +17,8 @@ namespace {
 using nlohmann::json;
 
 // 57 rows in "lab" (3 with a rare marker); an OMOP CDM of 30 persons, 25 with condition 201826
-// and 3 with condition 4242, observed from 2015-01-01 to 2023-12-31.
+// and 3 with condition 4242, observed from 2015-01-17 to 2023-12-09 (coverage is published in
+// whole months: 2015-01-01 to 2023-12-31).
 std::unique_ptr<store::DataSource> NodeDatabase() {
   auto db = store::OpenDuckDb({});
   EXPECT_TRUE(db.ok()) << db.status().ToString();
@@ -28,8 +29,8 @@ std::unique_ptr<store::DataSource> NodeDatabase() {
            "CREATE TABLE person AS SELECT i AS person_id, CASE WHEN i % 2 = 0 THEN 8507 ELSE 8532 "
            "END AS gender_concept_id, 1950 + i AS year_of_birth FROM range(30) t(i)",
            "CREATE TABLE observation_period AS SELECT i AS observation_period_id, i AS person_id, "
-           "DATE '2015-01-01' + CAST(i AS INTEGER) AS observation_period_start_date, "
-           "DATE '2023-12-31' - CAST(i AS INTEGER) AS observation_period_end_date "
+           "DATE '2015-01-17' + CAST(i AS INTEGER) AS observation_period_start_date, "
+           "DATE '2023-12-09' - CAST(i AS INTEGER) AS observation_period_end_date "
            "FROM range(30) t(i)",
            "CREATE TABLE condition_occurrence AS SELECT i AS condition_occurrence_id, i AS "
            "person_id, CASE WHEN i < 25 THEN 201826 ELSE 4242 END AS condition_concept_id "
