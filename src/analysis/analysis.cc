@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "analysis/builtin.h"
+#include "privacy/disclosure.h"
 #include "protocol/json_reader.h"
 
 namespace passerelle::analysis {
@@ -93,6 +96,11 @@ Result<NodeShare> ComputeShare(const Analysis& analysis, AnalysisTable& data,
                     spec.type, round, share.values.size(), expected));
   }
   return share;
+}
+
+double RoundCount(double count, int64_t base) {
+  if (base <= 1) return count;
+  return static_cast<double>(privacy::RoundToBase(static_cast<int64_t>(std::llround(count)), base));
 }
 
 Status ParseCommonFields(const nlohmann::json& j, std::string_view path,

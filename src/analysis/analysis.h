@@ -56,6 +56,10 @@ struct Thresholds {
   // A model (glm, cox) with more parameters than this x its complete rows at a node is refused
   // there (DataSHIELD's nfilter.glm).
   double glm_max_params_ratio = 0.33;
+  // Released counts (count, table cells) are rounded to the nearest multiple of this (node
+  // policy only; 1: no rounding). With min_cell = 8 and rounding_base = 5, counts of 7 or less
+  // are withheld and the others rounded to 5.
+  int64_t rounding_base = 1;
 };
 
 // What the hub sends to the nodes for one analysis in one round.
@@ -157,6 +161,9 @@ Result<NodeShare> ComputeShare(const Analysis& analysis, AnalysisTable& data,
                                const Thresholds& thresholds);
 
 // Helpers for implementations.
+// A count rounded to the nearest multiple of `base` (half away from zero; base <= 1: unchanged),
+// the node policy's rounding_base (privacy::RoundToBase).
+double RoundCount(double count, int64_t base);
 // Reads "id" and "type" and checks the keys of `j` against `known` (which must list "id" and
 // "type").
 Status ParseCommonFields(const nlohmann::json& j, std::string_view path,

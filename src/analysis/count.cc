@@ -47,6 +47,7 @@ class CountAnalysis final : public Analysis {
     if (share.values[0] >= 1 && share.values[0] < static_cast<double>(t.min_rows)) {
       share.values = {0.0, 1.0};
     }
+    share.values[0] = RoundCount(share.values[0], t.rounding_base);
     return Status::Ok();
   }
 

@@ -380,7 +380,10 @@ class TableAnalysis final : public Analysis {
     }
     SecondarySuppression(cells, R, C, hidden);
     for (size_t k = 0; k < n; ++k) {
-      if (hidden[k] == 0) continue;
+      if (hidden[k] == 0) {
+        cells[k] = RoundCount(cells[k], t.rounding_base);
+        continue;
+      }
       cells[k] = 0;
       (hidden[k] == 1 ? primary : secondary)[k] = 1;
     }

@@ -532,6 +532,8 @@ Status StudyEngine::AdvanceSecureSession(const std::string& study_id, int round,
           std::max(secure.thresholds.min_cell, r["applied"].value("min_cell", int64_t{0}));
       secure.thresholds.min_rows =
           std::max(secure.thresholds.min_rows, r["applied"].value("min_rows", int64_t{0}));
+      secure.thresholds.rounding_base = std::max(secure.thresholds.rounding_base,
+                                                 r["applied"].value("rounding_base", int64_t{1}));
     }
     rq.Reset();
     secure.report = {{"secure_aggregation", true},

@@ -82,6 +82,7 @@ Result<NodeOptions> LoadNodeConfig(const Config& config, const std::filesystem::
                                     "governance.state",
                                     "governance.audit_key",
                                     "policy.glm_max_params_ratio",
+                                    "policy.rounding_base",
                                     "policy.require_secure_aggregation",
                                     "policy.dp_rho_budget",
                                     "policy.min_population_difference"};

@@ -72,7 +72,7 @@ protocol::TaskResult ExecuteTask(const protocol::Task& task, DataProvider& data,
   PolicyDecision decision = CheckTask(policy, node_id, task, registry);
   if (decision.refused) return refuse(decision.rule, decision.message);
   const analysis::Thresholds& t = decision.thresholds;
-  r.applied = {t.min_cell, t.min_rows};
+  r.applied = {t.min_cell, t.min_rows, t.rounding_base};
 
   auto table = data.OpenForTask(task);
   if (!table.ok()) return fail(table.status().message());

@@ -11,6 +11,11 @@ Result<NodePolicy> LoadPolicy(const Config& config) {
   ASSIGN_OR_RETURN(p.min_cell, config.GetInt("policy.min_cell", p.min_cell));
   ASSIGN_OR_RETURN(p.min_rows, config.GetInt("policy.min_rows", p.min_rows));
   ASSIGN_OR_RETURN(p.max_levels, config.GetInt("policy.max_levels", p.max_levels));
+  ASSIGN_OR_RETURN(p.rounding_base, config.GetInt("policy.rounding_base", p.rounding_base));
+  if (p.rounding_base < 1 || p.rounding_base > 1000) {
+    return Status::InvalidArgument(
+        fmt::format("{}: policy.rounding_base must be in [1, 1000]", config.source()));
+  }
   ASSIGN_OR_RETURN(p.glm_max_params_ratio,
                    config.GetDouble("policy.glm_max_params_ratio", p.glm_max_params_ratio));
   if (!(p.glm_max_params_ratio > 0 && p.glm_max_params_ratio <= 1)) {
@@ -69,6 +74,7 @@ PolicyDecision CheckTask(const NodePolicy& policy, const std::string& /*node_id*
   d.thresholds.min_rows = std::max(policy.min_rows, task.disclosure.min_rows.value_or(0));
   d.thresholds.max_levels = policy.max_levels;
   d.thresholds.glm_max_params_ratio = policy.glm_max_params_ratio;
+  d.thresholds.rounding_base = policy.rounding_base;
   return d;
 }
 

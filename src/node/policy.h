@@ -28,6 +28,8 @@ struct NodePolicy {
   int64_t max_levels = 100;
   // A model (glm, cox) with more parameters than this x the node's complete rows is refused.
   double glm_max_params_ratio = 0.33;
+  // Released counts are rounded to the nearest multiple of this (1: none); analysis::Thresholds.
+  int64_t rounding_base = 1;
   // The analyses this node runs (a subset of the registry).
   std::vector<std::string> analyses = {"count", "summary", "table", "table1", "glm", "cox", "km"};
   // The datasets this node serves; empty: every flat table of its database.

@@ -440,6 +440,7 @@ json TaskResult::ToJson() const {
   if (!rule.empty()) j["rule"] = rule;
   if (!message.empty()) j["message"] = message;
   j["applied"] = {{"min_cell", applied.min_cell}, {"min_rows", applied.min_rows}};
+  if (applied.rounding_base > 1) j["applied"]["rounding_base"] = applied.rounding_base;
   j["shares"] = json::array();
   for (const auto& s : shares) {
     j["shares"].push_back({{"analysis_id", s.analysis_id},
@@ -487,11 +488,17 @@ Result<TaskResult> TaskResult::FromJson(const json& j) {
   r.message = message.value_or("");
   if (auto a = j.find("applied"); a != j.end()) {
     RETURN_IF_ERROR(RequireObject(*a, "result.applied"));
-    RETURN_IF_ERROR(CheckKnownKeys(*a, {"min_cell", "min_rows"}, "result.applied"));
+    RETURN_IF_ERROR(
+        CheckKnownKeys(*a, {"min_cell", "min_rows", "rounding_base"}, "result.applied"));
     ASSIGN_OR_RETURN(auto mc, GetOptionalInt(*a, "min_cell", "result.applied"));
     ASSIGN_OR_RETURN(auto mr, GetOptionalInt(*a, "min_rows", "result.applied"));
+    ASSIGN_OR_RETURN(auto rb, GetOptionalInt(*a, "rounding_base", "result.applied"));
     r.applied.min_cell = mc.value_or(0);
     r.applied.min_rows = mr.value_or(0);
+    r.applied.rounding_base = rb.value_or(1);
+    if (r.applied.rounding_base < 1) {
+      return Status::InvalidArgument("result.applied.rounding_base: must be at least 1");
+    }
   }
   auto it = j.find("shares");
   if (it != j.end()) {

@@ -50,6 +50,7 @@ struct DisclosureRequest {
 struct AppliedThresholds {
   int64_t min_cell = 0;
   int64_t min_rows = 0;
+  int64_t rounding_base = 1;  // on the wire only when > 1
 };
 
 struct AnalysisRequest {

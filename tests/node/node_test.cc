@@ -124,6 +124,14 @@ TEST_F(NodeTest, PolicyFromConfig) {
   EXPECT_EQ(p->min_rows, 10);
   EXPECT_EQ(p->analyses, std::vector<std::string>{"count"});
   EXPECT_FALSE(LoadPolicy(*Config::Parse("[policy]\nmin_cell = 0\n")).ok());
+  auto r = LoadPolicy(*Config::Parse("[policy]\nrounding_base = 5\nglm_max_params_ratio = 0.2\n"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->rounding_base, 5);
+  EXPECT_DOUBLE_EQ(r->glm_max_params_ratio, 0.2);
+  EXPECT_EQ(p->rounding_base, 1);
+  EXPECT_FALSE(LoadPolicy(*Config::Parse("[policy]\nrounding_base = 0\n")).ok());
+  auto task = MakeTask({{"id", "n"}, {"type", "count"}}, "count");
+  EXPECT_EQ(CheckTask(*r, "fr", task, analysis::BuiltinRegistry()).thresholds.rounding_base, 5);
 }
 
 TEST(JournalTest, KeepsResultAndKeyAcrossReopen) {

@@ -163,6 +163,47 @@ TEST(FederationDpTest, InvalidDpBlockIsRefusedAtSubmit) {
 
 // ---- Attacks ----------------------------------------------------------------------------------
 
+// ---- Output rules: rounding to a base ---------------------------------------------------------
+
+// Node policy "counts of 7 or less withheld, the others rounded to 5" (min_cell 8, rounding_base
+// 5): released counts and table cells are multiples of 5, plain (each node rounds its own) and
+// secure (the hub rounds the revealed sum), and the exact count 606 never appears.
+TEST(FederationOutputRulesTest, CountsAndCellsAreRoundedToTheNodesBase) {
+  for (bool secure : {false, true}) {
+    std::vector<std::shared_ptr<node::MemoryDataProvider>> sites;
+    for (int k = 0; k < 3; ++k) {
+      sites.push_back(std::make_shared<node::MemoryDataProvider>());
+      sites.back()->Add("cohort", Population(1000 * (k + 1), 201 + k));  // 201 + 202 + 203
+    }
+    sandbox::FederationOptions opts;
+    opts.policy.min_cell = 8;
+    opts.policy.rounding_base = 5;
+    auto fed = sandbox::LocalFederation::Start(opts, Nodes(sites));
+    ASSERT_TRUE(fed.ok()) << fed.status().ToString();
+    json analyses = json::parse(
+        R"([{"id": "n", "type": "count"}, {"id": "t", "type": "table", "rows": "sex", "cols": "y"}])");
+    json privacy = secure ? json{{"secure_aggregation", true}} : json::object();
+    auto id = (*fed)->Submit(Study(analyses, privacy));
+    ASSERT_TRUE(id.ok()) << id.status().ToString();
+    auto r = (*fed)->Wait(*id, 60s);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    const int64_t n = (*r)["analyses"]["n"]["n"].get<int64_t>();
+    EXPECT_EQ(n % 5, 0) << n;
+    EXPECT_NE(n, 606);
+    // Plain: 200 + 200 + 205; secure: 606 rounded once at the hub.
+    EXPECT_EQ(n, secure ? 605 : 605);
+    int cells = 0;
+    for (const auto& row : (*r)["analyses"]["t"]["cells"]) {
+      for (const auto& c : row) {
+        if (c.is_null()) continue;
+        ++cells;
+        EXPECT_EQ(c.get<int64_t>() % 5, 0) << c;
+      }
+    }
+    EXPECT_GT(cells, 0);
+  }
+}
+
 TEST(FederationAttackTest, SmallCellExtractionThroughATableFails) {
   // The researcher tabulates sex x outcome hoping to read the one person of sex X.
   json t = json::parse(R"([{"id": "t", "type": "table", "rows": "sex", "cols": "y"}])");
