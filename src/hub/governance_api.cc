@@ -141,14 +141,30 @@ void GovernanceApi::Audit(const gov::AuditRecord& record) {
   }
 }
 
+void GovernanceApi::BeginSubmit(const gov::Principal& p, const std::string& project) {
+  gov::AuditRecord r;
+  r.actor = p.name;
+  r.action = "study.submit";
+  r.project = project;
+  if (!p.token_id.empty()) r.details["token"] = p.token_id;
+  pending_submit_ = std::move(r);
+  submit_flushed_for_.clear();
+}
+
 void GovernanceApi::OnStudySubmitted(const gov::Principal& p, const std::string& study_id,
                                      const std::string& project) {
+  if (submit_flushed_for_ == study_id) {  // written with its first round's task.create entries
+    submit_flushed_for_.clear();
+    pending_submit_.reset();
+    return;
+  }
   gov::AuditRecord r;
   r.actor = p.name;
   r.action = "study.submit";
   r.project = project;
   r.study = study_id;
   if (!p.token_id.empty()) r.details["token"] = p.token_id;
+  pending_submit_.reset();
   Audit(r);
 }
 
@@ -159,6 +175,12 @@ void GovernanceApi::OnTaskCreated(const protocol::Task& task, const std::string&
 
 void GovernanceApi::FlushTaskAudit() {
   if (pending_tasks_.empty()) return;
+  if (pending_submit_) {  // a submit in progress: its entry precedes its tasks, same commit
+    pending_submit_->study = pending_tasks_.front().study;
+    submit_flushed_for_ = pending_submit_->study;
+    pending_tasks_.insert(pending_tasks_.begin(), std::move(*pending_submit_));
+    pending_submit_.reset();
+  }
   Status st = gov_.RecordAudits(pending_tasks_);
   if (!st.ok()) {
     log::Error("hub: could not append {} task.create entries to the audit log: {}",

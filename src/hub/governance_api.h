@@ -9,6 +9,7 @@
 // is itself thread-safe.
 #pragma once
 
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -57,6 +58,11 @@ class GovernanceApi {
   Status CheckRound(const std::string& study_id, const std::string& project);
 
   // The hub's audit entries for its own state changes (failures are logged: the change is made).
+  // BeginSubmit (before StudyEngine::Submit) holds the study.submit entry so that FlushTaskAudit
+  // writes it first, in the same commit as the first round's task.create entries; OnStudySubmitted
+  // (after a successful Submit) writes it alone if no task was flushed; AbortSubmit drops it.
+  void BeginSubmit(const governance::Principal& p, const std::string& project);
+  void AbortSubmit() { pending_submit_.reset(); }
   void OnStudySubmitted(const governance::Principal& p, const std::string& study_id,
                         const std::string& project);
   // Buffers the task.create entry; FlushTaskAudit appends the buffered entries in one commit (the
@@ -72,6 +78,8 @@ class GovernanceApi {
 
   governance::GovernanceService& gov_;
   StudyEngine& engine_;
+  std::optional<governance::AuditRecord> pending_submit_;  // BeginSubmit .. OnStudySubmitted
+  std::string submit_flushed_for_;          // study whose study.submit FlushTaskAudit already wrote
   std::set<std::string> finished_audited_;  // studies whose end is in the log (this run)
   std::vector<governance::AuditRecord> pending_tasks_;  // task.create entries not yet appended
 };

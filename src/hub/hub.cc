@@ -113,8 +113,12 @@ struct Hub::Impl {
       if (Status use = linkage->CheckUse(*body); !use.ok()) {
         return r.Send(HttpResponse::Error(use));
       }
+      api->BeginSubmit(*who, *project);
       auto id = engine->Submit(*body, EnginePrincipal(*who));
-      if (!id.ok()) return r.Send(HttpResponse::Error(id.status()));
+      if (!id.ok()) {
+        api->AbortSubmit();
+        return r.Send(HttpResponse::Error(id.status()));
+      }
       api->OnStudySubmitted(*who, *id, *project);
       SendJson(r, 201, {{"id", *id}, {"state", "running"}});
     });

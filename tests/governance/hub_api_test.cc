@@ -306,6 +306,7 @@ TEST_F(HubApiTest, HubStateChangesAreInTheSignedAuditLog) {
   int submits = 0, tasks = 0;
   for (const auto& e : verified->entries) {
     if (e.record.action == "study.submit" && e.record.study == id) {
+      EXPECT_EQ(tasks, 0) << "study.submit must precede its task.create entries";
       ++submits;
       EXPECT_EQ(e.record.actor, "alice");
       EXPECT_EQ(e.record.project, "proj-a");
