@@ -52,8 +52,8 @@
 
 #include "analysis/analysis.h"
 #include "analysis/builtin.h"
-#include "common/clock.h"
 #include "bench_util.h"
+#include "common/clock.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "common/random.h"

@@ -7,8 +7,8 @@
 #include <set>
 
 #include "common/log.h"
-#include "hub/secure_rounds.h"
 #include "hub/linkage.h"
+#include "hub/secure_rounds.h"
 #include "protocol/codec.h"
 
 namespace passerelle::hub {

@@ -330,11 +330,20 @@ TEST_F(ModelSandboxTest, ModelResultsRenderAsTextAndCsv) {
   json study = {{"name", "models"},
                 {"dataset", "d"},
                 {"analyses",
-                 {{{"id", "g"}, {"type", "glm"}, {"family", "poisson"},
+                 {{{"id", "g"},
+                   {"type", "glm"},
+                   {"family", "poisson"},
                    {"formula", "survtime ~ time.id + female"}},
-                  {{"id", "c"}, {"type", "cox"}, {"start", "starttime"}, {"time", "endtime"},
-                   {"event", "cens"}, {"formula", "~ age.60 + female"}},
-                  {{"id", "k"}, {"type", "km"}, {"time", "survtime"}, {"event", "cens"},
+                  {{"id", "c"},
+                   {"type", "cox"},
+                   {"start", "starttime"},
+                   {"time", "endtime"},
+                   {"event", "cens"},
+                   {"formula", "~ age.60 + female"}},
+                  {{"id", "k"},
+                   {"type", "km"},
+                   {"time", "survtime"},
+                   {"event", "cens"},
                    {"times", {1.0, 2.0}}}}}};
   FederationOptions open;
   open.policy.min_cell = 1;
@@ -347,7 +356,9 @@ TEST_F(ModelSandboxTest, ModelResultsRenderAsTextAndCsv) {
   EXPECT_NE(text.find(fmt::format("{:.6g}", g["coefficients"][1]["estimate"].get<double>())),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("[c] cox Surv(starttime, endtime, cens) ~ age.60 + female, ties efron"), std::string::npos) << text;
+  EXPECT_NE(text.find("[c] cox Surv(starttime, endtime, cens) ~ age.60 + female, ties efron"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find(fmt::format("{:.6g}", c["coefficients"][0]["hazard_ratio"].get<double>())),
             std::string::npos)
       << text;
@@ -360,7 +371,10 @@ TEST_F(ModelSandboxTest, ModelResultsRenderAsTextAndCsv) {
                                  g["coefficients"][2]["estimate"].get<double>())),
             std::string::npos)
       << csv;
-  EXPECT_NE(csv.find("c,cox,\"Surv(starttime, endtime, cens) ~ age.60 + female\",lr_test,,p_value,"), std::string::npos) << csv;
+  EXPECT_NE(
+      csv.find("c,cox,\"Surv(starttime, endtime, cens) ~ age.60 + female\",lr_test,,p_value,"),
+      std::string::npos)
+      << csv;
   const json& k = (*r)["analyses"]["k"];
   ASSERT_TRUE(k.contains("group_order")) << k.dump();
   const std::string level = k["group_order"][0].get<std::string>();
@@ -386,8 +400,9 @@ TEST(SqlTableCacheTest, ReleaseAfterAReadRestoresTheLimit) {
   ASSERT_TRUE(dir.ok());
   auto db = store::OpenDuckDb({.path = (dir->path() / "t.duckdb").string()});
   ASSERT_TRUE(db.ok()) << db.status().ToString();
-  ASSERT_TRUE((*db)->Execute("CREATE TABLE d AS SELECT i::DOUBLE AS x, (i % 7)::DOUBLE AS y "
-                             "FROM range(400000) t(i)")
+  ASSERT_TRUE((*db)
+                  ->Execute("CREATE TABLE d AS SELECT i::DOUBLE AS x, (i % 7)::DOUBLE AS y "
+                            "FROM range(400000) t(i)")
                   .ok());
   ASSERT_TRUE((*db)->Execute("CHECKPOINT").ok());
   auto limit = [&] {
@@ -404,8 +419,8 @@ TEST(SqlTableCacheTest, ReleaseAfterAReadRestoresTheLimit) {
   ASSERT_TRUE(kept.ok());
   auto cached = used();
   ASSERT_TRUE(cached.ok());
-  auto read = (*table)->ReadColumns({"x", "y"},
-                                    {.complete_cases = true, .release_store_cache = true});
+  auto read =
+      (*table)->ReadColumns({"x", "y"}, {.complete_cases = true, .release_store_cache = true});
   ASSERT_TRUE(read.ok()) << read.status().ToString();
   EXPECT_EQ((*read)[0].numbers.size(), 400000u);
   EXPECT_EQ((*read)[1].numbers[8], 1.0);
@@ -430,8 +445,8 @@ TEST(SqlTableCacheTest, ReleaseAfterAReadRestoresTheLimit) {
   auto kept2 = (*table)->ReadColumns({"x", "y"}, {.complete_cases = true});
   ASSERT_TRUE(kept2.ok());
   auto cached2 = used();
-  auto read2 = (*table)->ReadColumns({"x", "y"},
-                                     {.complete_cases = true, .release_store_cache = true});
+  auto read2 =
+      (*table)->ReadColumns({"x", "y"}, {.complete_cases = true, .release_store_cache = true});
   ASSERT_TRUE(read2.ok());
   EXPECT_EQ(limit(), configured);
   EXPECT_EQ(used().value_or(-1), cached2.value_or(-2));
