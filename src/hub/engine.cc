@@ -331,9 +331,17 @@ Result<std::vector<std::string>> StudyEngine::StudyNodes(const std::string& stud
 Result<std::optional<std::string>> StudyEngine::NextTaskPayload(const std::string& node) {
   ASSIGN_OR_RETURN(auto secure_payload, NextSecurePayload(node));
   if (secure_payload) return secure_payload;
-  ASSIGN_OR_RETURN(Statement q, db_.Prepare("SELECT task_id, payload, state FROM tasks WHERE node "
-                                            "= ? AND state IN ('pending', 'dispatched') ORDER BY "
-                                            "created_at, task_id LIMIT 1"));
+  return TakeNextPayload("tasks", node, /*stamp_dispatched_at=*/true);
+}
+
+Result<std::optional<std::string>> StudyEngine::TakeNextPayload(std::string_view table,
+                                                                const std::string& node,
+                                                                bool stamp_dispatched_at) {
+  ASSIGN_OR_RETURN(Statement q,
+                   db_.Prepare(fmt::format("SELECT task_id, payload, state FROM {} WHERE node = ? "
+                                           "AND state IN ('pending', 'dispatched') ORDER BY "
+                                           "created_at, task_id LIMIT 1",
+                                           table)));
   q.Bind(1, node);
   ASSIGN_OR_RETURN(bool has, q.Step());
   if (!has) return std::optional<std::string>();
@@ -342,9 +350,14 @@ Result<std::optional<std::string>> StudyEngine::NextTaskPayload(const std::strin
   bool pending = q.ColumnText(2) == "pending";
   q.Reset();
   if (pending) {
-    ASSIGN_OR_RETURN(Statement up, db_.Prepare("UPDATE tasks SET state = 'dispatched', "
-                                               "dispatched_at = ? WHERE task_id = ?"));
-    up.Bind(1, clock_.NowMicros()).Bind(2, task_id);
+    ASSIGN_OR_RETURN(Statement up, db_.Prepare(fmt::format(
+                                       "UPDATE {} SET state = 'dispatched'{} WHERE task_id = ?",
+                                       table, stamp_dispatched_at ? ", dispatched_at = ?" : "")));
+    if (stamp_dispatched_at) {
+      up.Bind(1, clock_.NowMicros()).Bind(2, task_id);
+    } else {
+      up.Bind(1, task_id);
+    }
     RETURN_IF_ERROR(up.Run().status());
   }
   return std::optional<std::string>(std::move(payload));

@@ -32,6 +32,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -146,6 +147,11 @@ class StudyEngine {
   Status FailStudy(const std::string& study_id, const std::string& error);
   Result<std::vector<std::string>> StudyNodes(const std::string& study_id);
   Result<std::optional<std::string>> NextTaskPayload(const std::string& node);
+  // The oldest pending or dispatched task of `node` in `table` ("tasks", "secagg_tasks"),
+  // marked dispatched (with dispatched_at when asked).
+  Result<std::optional<std::string>> TakeNextPayload(std::string_view table,
+                                                     const std::string& node,
+                                                     bool stamp_dispatched_at);
 
   // Secure aggregation and study privacy, defined in hub/secure_rounds.cc.
   Status OpenSecureRounds();

@@ -317,23 +317,7 @@ Status StudyEngine::StartSecureSession(const std::string& study_id, int round,
 }
 
 Result<std::optional<std::string>> StudyEngine::NextSecurePayload(const std::string& node) {
-  ASSIGN_OR_RETURN(Statement q, db_.Prepare("SELECT task_id, payload, state FROM secagg_tasks "
-                                            "WHERE node = ? AND state IN ('pending', "
-                                            "'dispatched') ORDER BY created_at, task_id LIMIT 1"));
-  q.Bind(1, node);
-  ASSIGN_OR_RETURN(bool has, q.Step());
-  if (!has) return std::optional<std::string>();
-  std::string task_id = q.ColumnText(0);
-  std::string payload = q.ColumnText(1);
-  bool pending = q.ColumnText(2) == "pending";
-  q.Reset();
-  if (pending) {
-    ASSIGN_OR_RETURN(Statement up,
-                     db_.Prepare("UPDATE secagg_tasks SET state = 'dispatched' WHERE task_id = ?"));
-    up.Bind(1, task_id);
-    RETURN_IF_ERROR(up.Run().status());
-  }
-  return std::optional<std::string>(std::move(payload));
+  return TakeNextPayload("secagg_tasks", node, /*stamp_dispatched_at=*/false);
 }
 
 namespace {
