@@ -136,9 +136,7 @@ struct Hub::Impl {
                  auto wait = ParseWait(req, options.max_long_poll);
                  if (!wait.ok()) return r.Send(HttpResponse::Error(wait.status()));
                  const std::string& id = p.at("id");
-                 Status may = LinkageService::IsLinkageId(id)
-                                  ? AuthorizeLinkage(*who, id, governance::Action::kStudyRead)
-                                  : api->AuthorizeStudy(*who, id, governance::Action::kStudyRead);
+                 Status may = AuthorizeRead(*who, id, governance::Action::kStudyRead);
                  if (!may.ok()) return r.Send(HttpResponse::Error(may));
                  if (LinkageService::IsLinkageId(id)) return LinkageStatus(id, std::move(r), *wait);
                  auto finished = engine->IsFinished(id);
@@ -151,10 +149,7 @@ struct Hub::Impl {
                  auto who = Person(req);
                  if (!who.ok()) return r.Send(HttpResponse::Error(who.status()));
                  const bool is_linkage = LinkageService::IsLinkageId(p.at("id"));
-                 Status may =
-                     is_linkage
-                         ? AuthorizeLinkage(*who, p.at("id"), governance::Action::kResultRead)
-                         : api->AuthorizeStudy(*who, p.at("id"), governance::Action::kResultRead);
+                 Status may = AuthorizeRead(*who, p.at("id"), governance::Action::kResultRead);
                  if (!may.ok()) return r.Send(HttpResponse::Error(may));
                  auto result = is_linkage ? linkage->StudyResult(p.at("id"))
                                           : engine->StudyResult(p.at("id"));
@@ -213,9 +208,10 @@ struct Hub::Impl {
     api->OnStudySubmitted(who, *id, project);
     SendJson(r, 201, {{"id", *id}, {"state", "running"}});
   }
-  // Reading a linkage or its counts: members of its project only, as for studies.
-  Status AuthorizeLinkage(const governance::Principal& who, const std::string& id,
-                          governance::Action action) {
+  // Reading a study or a linkage (or their results): members of its project only.
+  Status AuthorizeRead(const governance::Principal& who, const std::string& id,
+                       governance::Action action) {
+    if (!LinkageService::IsLinkageId(id)) return api->AuthorizeStudy(who, id, action);
     ASSIGN_OR_RETURN(std::string project, linkage->StudyProject(id));
     return api->AuthorizeProject(who, project, action);
   }
