@@ -280,9 +280,24 @@ Status NodeAgent::HandleTask(const std::string& body) {
     entry.state = "computed";
     entry.idempotency_key = protocol::Base64Encode(key);
     entry.result_json = result.ToJson().dump();
+    if (gate_) {
+      // In the audit log before the journal: a result is never posted unrecorded.
+      Status audited = gate_->RecordResult(*task, entry.result_json);
+      if (!audited.ok()) {
+        log::Error("node {}: audit log: {}", options_.node_id, audited.message());
+        protocol::TaskResult error;
+        error.task_id = task->task_id;
+        error.study_id = task->study_id;
+        error.round = task->round;
+        error.node = options_.node_id;
+        error.status = protocol::ResultStatus::kError;
+        error.message = fmt::format(
+            "node {}: cannot record the task in its audit log; nothing released", options_.node_id);
+        entry.result_json = error.ToJson().dump();
+      }
+    }
     RETURN_IF_ERROR(journal_->RecordComputed(task->task_id, task->study_id, task->round,
                                              entry.idempotency_key, entry.result_json));
-    if (gate_) RETURN_IF_ERROR(gate_->RecordResult(*task, entry.result_json));
     if (options_.failpoint == "exit_before_post") {
       log::Warn("node {}: failpoint exit_before_post", options_.node_id);
       std::_Exit(3);
@@ -332,6 +347,8 @@ Status NodeAgent::Run() {
     }
     if (r->status == 204) {
       ResetBackoff();
+      // Idle: the acknowledgements held in memory are written now (node/journal.h).
+      RETURN_IF_ERROR(journal_->FlushMarks());
       continue;
     }
     if (r->status == 200) {

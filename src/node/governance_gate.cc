@@ -32,6 +32,7 @@ Result<std::unique_ptr<GovernanceGate>> GovernanceGate::Open(SqliteDb& db,
         "the node's governance state belongs to node \"{}\", not \"{}\"", *writer, node_id));
   }
   std::unique_ptr<GovernanceGate> gate(new GovernanceGate());
+  gate->db_ = &db;
   gate->node_id_ = node_id;
   ASSIGN_OR_RETURN(gate->audit_, gov::AuditLog::Open(db, node_id, std::move(key), clock));
   ASSIGN_OR_RETURN(gate->approvals_,
@@ -67,27 +68,22 @@ protocol::TaskResult GovernanceGate::Run(const protocol::Task& task, std::string
     }
     return r;
   }
-  auto e = audit_->Append(gov::AuditRecord::TaskRun(node_id_, task.task_id, task.study_id,
-                                                    task.round, task.project, task_body));
-  if (!e.ok()) {
-    r.task_id = task.task_id;
-    r.study_id = task.study_id;
-    r.round = task.round;
-    r.node = node_id_;
-    r.status = protocol::ResultStatus::kError;
-    r.message =
-        fmt::format("node {}: cannot record the task in its audit log; nothing released", node_id_);
-    log::Error("node {}: audit log: {}", node_id_, e.status().message());
-    return r;
-  }
+  pending_run_ = gov::AuditRecord::TaskRun(node_id_, task.task_id, task.study_id, task.round,
+                                           task.project, task_body);
   return execute();
 }
 
 Status GovernanceGate::RecordResult(const protocol::Task& task, std::string_view result_body) {
-  return audit_
-      ->Append(gov::AuditRecord::ResultSend(node_id_, task.task_id, task.study_id, task.round,
-                                            task.project, result_body))
-      .status();
+  std::optional<gov::AuditRecord> run;
+  if (pending_run_ && pending_run_->task_id == task.task_id) run = std::move(pending_run_);
+  pending_run_.reset();
+  ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(*db_));
+  if (run) RETURN_IF_ERROR(audit_->Append(*run).status());
+  RETURN_IF_ERROR(audit_
+                      ->Append(gov::AuditRecord::ResultSend(node_id_, task.task_id, task.study_id,
+                                                            task.round, task.project, result_body))
+                      .status());
+  return tx.Commit();
 }
 
 protocol::TaskResult RunGoverned(GovernanceGate* gate, const protocol::Task& task,

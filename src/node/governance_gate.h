@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -48,13 +49,16 @@ class GovernanceGate {
   static Result<std::unique_ptr<GovernanceGate>> Open(SqliteDb& db, const std::string& node_id,
                                                       governance::AuditKey key, Clock& clock);
 
-  // Checks the task against the node's approvals; runs `execute` only when allowed. Appends
-  // task.run (the task was executed: its result may still be a policy refusal) or task.refuse
-  // (the node's governance refused it) with the hash of `task_body`, the exact body received.
-  // An audit failure turns the result into an error result (nothing is released unrecorded).
+  // Checks the task against the node's approvals; runs `execute` only when allowed. A refusal by
+  // the node's governance is appended at once (task.refuse, with the hash of `task_body`, the
+  // exact body received); a task that ran is appended by RecordResult (task.run: its result may
+  // still be a policy refusal), in the same transaction as its result.send.
   protocol::TaskResult Run(const protocol::Task& task, std::string_view task_body,
                            const std::function<protocol::TaskResult()>& execute);
-  // Appends result.send with the hash of `result_body`, the exact body the node posts.
+  // Appends, in one transaction, task.run (when Run executed this task) and result.send with the
+  // hash of `result_body`, the exact body the node posts. The agent calls it before it journals
+  // and posts the result: on failure it posts an error result instead (nothing is released
+  // unrecorded).
   Status RecordResult(const protocol::Task& task, std::string_view result_body);
 
   governance::NodeApprovals& approvals() { return *approvals_; }
@@ -63,7 +67,10 @@ class GovernanceGate {
  private:
   GovernanceGate() = default;
   std::unique_ptr<SqliteDb> owned_db_;
+  SqliteDb* db_ = nullptr;  // owned_db_ or the caller's
   std::string node_id_;
+  // task.run of the task Run executed last, until RecordResult appends it.
+  std::optional<governance::AuditRecord> pending_run_;
   std::unique_ptr<governance::AuditLog> audit_;
   std::unique_ptr<governance::NodeApprovals> approvals_;
 };

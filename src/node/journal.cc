@@ -1,5 +1,9 @@
 #include "node/journal.h"
 
+#include <algorithm>
+
+#include "common/log.h"
+
 namespace passerelle::node {
 namespace {
 
@@ -29,31 +33,85 @@ Result<std::unique_ptr<Journal>> Journal::Open(const std::filesystem::path& path
   return std::unique_ptr<Journal>(new Journal(std::move(db), clock));
 }
 
+Journal::~Journal() {
+  Status st = FlushMarks();
+  if (!st.ok()) {
+    log::Warn(
+        "node journal: acknowledgements not written (the results will be posted again at "
+        "restart; the hub keeps the first): {}",
+        st.message());
+  }
+}
+
+bool Journal::MarkHeld(const std::string& task_id) const {
+  return std::find(posted_unwritten_.begin(), posted_unwritten_.end(), task_id) !=
+         posted_unwritten_.end();
+}
+
+Status Journal::WriteMarks() {
+  if (posted_unwritten_.empty()) return Status::Ok();
+  ASSIGN_OR_RETURN(Statement st, db_->Prepare("UPDATE journal SET state = 'posted', updated_at = ? "
+                                              "WHERE task_id = ?"));
+  const int64_t now = clock_.NowMicros();
+  for (const auto& id : posted_unwritten_) {
+    st.Reset();
+    st.Bind(1, now).Bind(2, id);
+    RETURN_IF_ERROR(st.Run().status());
+  }
+  return Status::Ok();
+}
+
+Status Journal::FlushMarks() {
+  if (posted_unwritten_.empty()) return Status::Ok();
+  ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(*db_));
+  RETURN_IF_ERROR(WriteMarks());
+  RETURN_IF_ERROR(tx.Commit());
+  posted_unwritten_.clear();
+  return Status::Ok();
+}
+
 Result<std::optional<Journal::Entry>> Journal::Find(const std::string& task_id) {
   ASSIGN_OR_RETURN(Statement q, db_->Prepare("SELECT task_id, state, idempotency_key, result FROM "
                                              "journal WHERE task_id = ?"));
   q.Bind(1, task_id);
   ASSIGN_OR_RETURN(bool has, q.Step());
   if (!has) return std::optional<Entry>();
-  return std::optional<Entry>(
-      Entry{q.ColumnText(0), q.ColumnText(1), q.ColumnText(2), q.ColumnText(3)});
+  Entry e{q.ColumnText(0), q.ColumnText(1), q.ColumnText(2), q.ColumnText(3)};
+  if (MarkHeld(task_id)) e.state = "posted";
+  return std::optional<Entry>(std::move(e));
 }
 
 Status Journal::RecordComputed(const std::string& task_id, const std::string& study_id, int round,
                                const std::string& idempotency_key, const std::string& result_json) {
+  ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(*db_));
+  RETURN_IF_ERROR(WriteMarks());
   ASSIGN_OR_RETURN(Statement st, db_->Prepare("INSERT INTO journal VALUES (?, ?, ?, 'computed', "
                                               "?, ?, ?, ?)"));
   int64_t now = clock_.NowMicros();
   st.Bind(1, task_id).Bind(2, study_id).Bind(3, round).Bind(4, idempotency_key);
   st.Bind(5, result_json).Bind(6, now).Bind(7, now);
-  return st.Run().status();
+  RETURN_IF_ERROR(st.Run().status());
+  RETURN_IF_ERROR(tx.Commit());
+  posted_unwritten_.clear();
+  return Status::Ok();
 }
 
 Status Journal::MarkFinal(const std::string& task_id, const std::string& state) {
+  if (state == "posted") {
+    if (!MarkHeld(task_id)) posted_unwritten_.push_back(task_id);
+    // Bounded: a node that only re-posts (no new computation) still writes its marks.
+    if (posted_unwritten_.size() >= 256) return FlushMarks();
+    return Status::Ok();
+  }
+  ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(*db_));
+  RETURN_IF_ERROR(WriteMarks());
   ASSIGN_OR_RETURN(Statement st,
                    db_->Prepare("UPDATE journal SET state = ?, updated_at = ? WHERE task_id = ?"));
   st.Bind(1, state).Bind(2, clock_.NowMicros()).Bind(3, task_id);
-  return st.Run().status();
+  RETURN_IF_ERROR(st.Run().status());
+  RETURN_IF_ERROR(tx.Commit());
+  posted_unwritten_.clear();
+  return Status::Ok();
 }
 
 Result<std::vector<Journal::Entry>> Journal::Unposted() {
@@ -64,6 +122,7 @@ Result<std::vector<Journal::Entry>> Journal::Unposted() {
   for (;;) {
     ASSIGN_OR_RETURN(bool has, q.Step());
     if (!has) break;
+    if (MarkHeld(q.ColumnText(0))) continue;  // acknowledged, mark not yet written
     out.push_back({q.ColumnText(0), q.ColumnText(1), q.ColumnText(2), q.ColumnText(3)});
   }
   return out;

@@ -3,6 +3,12 @@
 // same Idempotency-Key, and answers a task the hub hands out again from the journal instead of
 // computing it twice — so a result is released once, and counted once.
 //
+// An acknowledgement ("posted") is written with the journal's next write (the next computed
+// result, in the same transaction) or when the node is idle (FlushMarks), not in a commit of its
+// own: a round then costs the node one journal commit, not two. Until then Find and Unposted see
+// it. A crash in between loses only the mark: the node re-posts the result at restart with the
+// same key and the hub answers that it already has it.
+//
 // Thread-safety: one thread.
 #pragma once
 
@@ -28,20 +34,29 @@ class Journal {
   };
 
   static Result<std::unique_ptr<Journal>> Open(const std::filesystem::path& path, Clock& clock);
+  // Writes the acknowledgements not yet written.
+  ~Journal();
 
   Result<std::optional<Entry>> Find(const std::string& task_id);
-  // Records a computed result before it is posted.
+  // Records a computed result before it is posted (and the acknowledgements not yet written).
   Status RecordComputed(const std::string& task_id, const std::string& study_id, int round,
                         const std::string& idempotency_key, const std::string& result_json);
-  // `state`: "posted" (acknowledged) or "rejected" (the hub will never take it).
+  // `state`: "posted" (acknowledged: written later, see above) or "rejected" (the hub will never
+  // take it: written now).
   Status MarkFinal(const std::string& task_id, const std::string& state);
+  // Writes the acknowledgements not yet written (the agent calls it when a poll finds no task).
+  Status FlushMarks();
   // Computed results not yet acknowledged, oldest first.
   Result<std::vector<Entry>> Unposted();
 
  private:
   Journal(std::unique_ptr<SqliteDb> db, Clock& clock) : db_(std::move(db)), clock_(clock) {}
+  // Writes the acknowledgements held in memory. REQUIRES: a transaction is open.
+  Status WriteMarks();
+  bool MarkHeld(const std::string& task_id) const;
   std::unique_ptr<SqliteDb> db_;
   Clock& clock_;
+  std::vector<std::string> posted_unwritten_;  // acknowledged, not yet written
 };
 
 }  // namespace passerelle::node

@@ -155,5 +155,35 @@ TEST(JournalTest, KeepsResultAndKeyAcrossReopen) {
   EXPECT_FALSE((*j)->Find("t3")->has_value());
 }
 
+// An acknowledgement is written with the journal's next write, not in a commit of its own; until
+// then the journal still answers as if it were written.
+TEST(JournalTest, AcknowledgementsAreWrittenWithTheNextWrite) {
+  auto dir = TempDir::Create();
+  FakeClock clock(5);
+  auto path = dir->path() / "journal.sqlite";
+  auto stored_state = [&](const std::string& task_id) {
+    auto db = SqliteDb::Open({.path = path.string(), .must_exist = true});
+    auto q = (*db)->Prepare("SELECT state FROM journal WHERE task_id = ?");
+    q->Bind(1, task_id);
+    EXPECT_TRUE(*q->Step());
+    return q->ColumnText(0);
+  };
+  auto j = std::move(Journal::Open(path, clock)).value();
+  ASSERT_TRUE(j->RecordComputed("t1", "s", 1, "k1", "{}").ok());
+  ASSERT_TRUE(j->MarkFinal("t1", "posted").ok());
+  EXPECT_EQ(stored_state("t1"), "computed");     // not yet written...
+  EXPECT_EQ((*j->Find("t1"))->state, "posted");  // ...but answered
+  EXPECT_TRUE(j->Unposted()->empty());
+  ASSERT_TRUE(j->RecordComputed("t2", "s", 2, "k2", "{}").ok());
+  EXPECT_EQ(stored_state("t1"), "posted");  // written with the next result
+  ASSERT_TRUE(j->MarkFinal("t2", "posted").ok());
+  ASSERT_TRUE(j->FlushMarks().ok());
+  EXPECT_EQ(stored_state("t2"), "posted");
+  // A rejection is written at once.
+  ASSERT_TRUE(j->RecordComputed("t3", "s", 3, "k3", "{}").ok());
+  ASSERT_TRUE(j->MarkFinal("t3", "rejected").ok());
+  EXPECT_EQ(stored_state("t3"), "rejected");
+}
+
 }  // namespace
 }  // namespace passerelle::node
