@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 namespace passerelle::crypto {
 
 SigningKey SigningKey::Generate(RandomSource& random) {
@@ -22,6 +24,18 @@ SigningKey SigningKey::FromSeed(std::span<const uint8_t, 32> seed) {
 Signature SigningKey::Sign(std::span<const uint8_t> message) const {
   Signature sig;
   crypto_sign_ed25519_detached(sig.data(), nullptr, message.data(), message.size(), secret_.data());
+  return sig;
+}
+
+Signature SignWithKeyPair(std::span<const uint8_t, 32> seed, const VerifyKey& public_key,
+                          std::span<const uint8_t> message) {
+  EnsureSodium();
+  Bytes64 secret;  // libsodium's secret key form: seed || public key
+  std::copy(seed.begin(), seed.end(), secret.begin());
+  std::copy(public_key.begin(), public_key.end(), secret.begin() + 32);
+  Signature sig;
+  crypto_sign_ed25519_detached(sig.data(), nullptr, message.data(), message.size(), secret.data());
+  SecureZero(secret);
   return sig;
 }
 

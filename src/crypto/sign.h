@@ -37,6 +37,12 @@ class SigningKey {
   VerifyKey public_{};
 };
 
+// The signature of `message` by the key pair (seed, public_key), without deriving the public key
+// again (that scalar multiplication costs as much as the signature): for a signer that keeps its
+// seed and public key and signs often (the audit logs). `public_key` must be the seed's.
+Signature SignWithKeyPair(std::span<const uint8_t, 32> seed, const VerifyKey& public_key,
+                          std::span<const uint8_t> message);
+
 // True when `signature` is a valid signature of `message` under `key`.
 bool VerifySignature(const VerifyKey& key, std::span<const uint8_t> message,
                      const Signature& signature);

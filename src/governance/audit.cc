@@ -63,6 +63,13 @@ BEGIN SELECT RAISE(ABORT, 'audit_meta is append-only'); END;
 CREATE TRIGGER audit_meta_no_delete BEFORE DELETE ON audit_meta
 BEGIN SELECT RAISE(ABORT, 'audit_meta is append-only'); END;
 )sql"},
+    // The outboxes already appended (AuditLog::AppendImported): the last id taken from each.
+    {2, R"sql(
+CREATE TABLE audit_imports (
+  source TEXT PRIMARY KEY,
+  last_id INTEGER NOT NULL
+);
+)sql"},
 };
 
 Status ValidateAction(std::string_view action) {
@@ -247,7 +254,7 @@ AuditKey AuditKey::FromSeed(std::span<const uint8_t, 32> seed) {
 AuditKey::~AuditKey() { internal::SecureZero(seed_); }
 
 std::array<uint8_t, 64> AuditKey::Sign(std::span<const uint8_t> message) const {
-  return internal::Ed25519Sign(seed_, message);
+  return internal::Ed25519Sign(seed_, public_key_, message);
 }
 
 std::string FormatPublicKey(const AuditPublicKey& key) { return "ed25519:" + internal::ToHex(key); }
@@ -435,18 +442,115 @@ Result<std::optional<std::string>> AuditLog::StoredWriter(SqliteDb& db) {
   return std::optional<std::string>(meta.ColumnText(0));
 }
 
-Result<AuditEntry> AuditLog::Append(const AuditRecord& record) {
-  if (!key_) {
-    return RuleViolation(StatusCode::kFailedPrecondition, rule::kAuditKey,
-                         "the audit log is open without its signing key: state changes are "
-                         "signed; give the writer's key (--audit-key)");
+namespace {
+
+Status RequireKey(const std::optional<AuditKey>& key) {
+  if (key) return Status::Ok();
+  return RuleViolation(StatusCode::kFailedPrecondition, rule::kAuditKey,
+                       "the audit log is open without its signing key: state changes are "
+                       "signed; give the writer's key (--audit-key)");
+}
+
+const std::set<std::string> kRecordKeys = {"actor", "action", "project",      "study",  "task_id",
+                                           "round", "node",   "payload_hash", "details"};
+
+}  // namespace
+
+Result<std::string> AuditRecordToJson(const AuditRecord& r) {
+  json details = json::object();
+  for (const auto& [k, v] : r.details) details[k] = v;
+  return Dump(json{{"actor", r.actor},
+                   {"action", r.action},
+                   {"project", r.project},
+                   {"study", r.study},
+                   {"task_id", r.task_id},
+                   {"round", r.round},
+                   {"node", r.node},
+                   {"payload_hash", r.payload_hash},
+                   {"details", details}});
+}
+
+Result<AuditRecord> AuditRecordFromJson(std::string_view text) {
+  json j = json::parse(text, nullptr, false);
+  auto fail = [](std::string_view what) {
+    return Status::DataLoss(fmt::format("pending audit record: {}", what));
+  };
+  if (!j.is_object()) return fail("not a JSON object");
+  for (const std::string& k : kRecordKeys) {
+    if (!j.contains(k)) return fail(fmt::format("missing field \"{}\"", k));
   }
-  RETURN_IF_ERROR(ValidateAction(record.action));
+  AuditRecord r;
+  for (auto [k, out] : {std::pair{"actor", &r.actor},
+                        {"action", &r.action},
+                        {"project", &r.project},
+                        {"study", &r.study},
+                        {"task_id", &r.task_id},
+                        {"node", &r.node},
+                        {"payload_hash", &r.payload_hash}}) {
+    if (!j[k].is_string()) return fail(fmt::format("\"{}\" must be a string", k));
+    *out = j[k].get<std::string>();
+  }
+  if (!j["round"].is_number_integer()) return fail("\"round\" must be an integer");
+  r.round = j["round"].get<int64_t>();
+  if (!j["details"].is_object()) return fail("\"details\" must be an object");
+  for (auto it = j["details"].begin(); it != j["details"].end(); ++it) {
+    if (!it.value().is_string()) return fail("\"details\" values must be strings");
+    r.details[it.key()] = it.value().get<std::string>();
+  }
+  return r;
+}
+
+Result<AuditEntry> AuditLog::Append(const AuditRecord& record) {
+  RETURN_IF_ERROR(RequireKey(key_));
   ASSIGN_OR_RETURN(Savepoint sp, Savepoint::Begin(db_, "audit_append"));
+  ASSIGN_OR_RETURN(AuditEntry e, AppendInSavepoint(record, clock_.NowMicros()));
+  RETURN_IF_ERROR(sp.Release());
+  return e;
+}
+
+Result<int64_t> AuditLog::ImportMark(std::string_view source) {
+  ASSIGN_OR_RETURN(Statement st, db_.Prepare("SELECT last_id FROM audit_imports WHERE source = ?"));
+  st.Bind(1, source);
+  ASSIGN_OR_RETURN(bool row, st.Step());
+  return row ? st.ColumnInt(0) : int64_t{0};
+}
+
+Result<int64_t> AuditLog::AppendImported(std::string_view source,
+                                         std::span<const PendingAuditRecord> records) {
+  RETURN_IF_ERROR(RequireKey(key_));
+  if (source.empty()) return Status::InvalidArgument("an audit outbox needs a name");
+  ASSIGN_OR_RETURN(Savepoint sp, Savepoint::Begin(db_, "audit_import"));
+  ASSIGN_OR_RETURN(int64_t mark, ImportMark(source));
+  const int64_t before = mark;
+  for (const PendingAuditRecord& p : records) {
+    if (p.id <= mark) {
+      if (p.id > before) {
+        return Status::InvalidArgument(fmt::format(
+            "pending audit records of {}: ids must increase ({} after {})", source, p.id, mark));
+      }
+      continue;  // appended before
+    }
+    ASSIGN_OR_RETURN(AuditEntry e, AppendInSavepoint(p.record, p.time_micros));
+    (void)e;
+    mark = p.id;
+  }
+  if (mark != before) {
+    ASSIGN_OR_RETURN(Statement up,
+                     db_.Prepare("INSERT INTO audit_imports(source, last_id) VALUES(?1, ?2) "
+                                 "ON CONFLICT(source) DO UPDATE SET last_id = excluded.last_id"));
+    up.Bind(1, source).Bind(2, mark);
+    RETURN_IF_ERROR(up.Run().status());
+  }
+  RETURN_IF_ERROR(sp.Release());
+  return mark;
+}
+
+Result<AuditEntry> AuditLog::AppendInSavepoint(const AuditRecord& record, int64_t time_micros) {
+  RETURN_IF_ERROR(ValidateAction(record.action));
   AuditEntry e;
   e.writer = writer_;
   e.record = record;
-  e.time_micros = clock_.NowMicros();
+  e.time_micros = time_micros;
   {
     ASSIGN_OR_RETURN(Statement last,
                      db_.Prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"));
@@ -480,7 +584,6 @@ Result<AuditEntry> AuditLog::Append(const AuditRecord& record) {
       .Bind(15, e.signature);
   Status ran = ins.Run().status();
   if (!ran.ok()) return ran.WithContext("appending to the audit log");
-  RETURN_IF_ERROR(sp.Release());
   return e;
 }
 

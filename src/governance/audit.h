@@ -29,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -114,6 +115,20 @@ struct AuditRecord {
                                   std::string_view result_body);
 };
 
+// An audit record as one JSON object of its fields, and back: how a writer keeps records in a
+// durable outbox before appending them (hub/audit_outbox.h). Fails on text that is not valid UTF-8
+// or not such an object.
+Result<std::string> AuditRecordToJson(const AuditRecord& record);
+Result<AuditRecord> AuditRecordFromJson(std::string_view text);
+
+// A record waiting in a writer's durable outbox: its id there (ids only increase) and the time of
+// the state change it records (microseconds since the epoch).
+struct PendingAuditRecord {
+  int64_t id = 0;
+  int64_t time_micros = 0;
+  AuditRecord record;
+};
+
 struct AuditEntry {
   int64_t seq = 0;          // 1-based, consecutive
   int64_t time_micros = 0;  // writer's clock, microseconds since the epoch
@@ -142,6 +157,16 @@ class AuditLog {
   // commits or rolls back with the state change it records.
   Result<AuditEntry> Append(const AuditRecord& record);
 
+  // Appending from a durable outbox, exactly once. `source` names the outbox. ImportMark is the
+  // last outbox id appended from it (0: none). AppendImported appends, in order, the records whose
+  // id is above the mark, each entry timed at its state change, and moves the mark to the last id,
+  // under one savepoint (inside the caller's transaction the entries and the mark commit together,
+  // so that a forwarder interrupted before it could delete the outbox rows skips them the next
+  // time). REQUIRES: ids increase. Returns the new mark.
+  Result<int64_t> ImportMark(std::string_view source);
+  Result<int64_t> AppendImported(std::string_view source,
+                                 std::span<const PendingAuditRecord> records);
+
   // The writer recorded in `db` by an earlier Open with a key (nullopt: none yet).
   static Result<std::optional<std::string>> StoredWriter(SqliteDb& db);
 
@@ -160,6 +185,8 @@ class AuditLog {
 
  private:
   AuditLog(SqliteDb& db, std::string writer, std::optional<AuditKey> key, Clock& clock);
+  // Append without the savepoint. REQUIRES: the caller holds one and checked the key.
+  Result<AuditEntry> AppendInSavepoint(const AuditRecord& record, int64_t time_micros);
   SqliteDb& db_;
   std::string writer_;
   std::optional<AuditKey> key_;

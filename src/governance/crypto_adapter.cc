@@ -20,8 +20,11 @@ Bytes32 Ed25519PublicKey(std::span<const uint8_t, 32> seed) {
   return crypto::SigningKey::FromSeed(seed).public_key();
 }
 
-Bytes64 Ed25519Sign(std::span<const uint8_t, 32> seed, std::span<const uint8_t> message) {
-  return crypto::SigningKey::FromSeed(seed).Sign(message);
+Bytes64 Ed25519Sign(std::span<const uint8_t, 32> seed, std::span<const uint8_t, 32> public_key,
+                    std::span<const uint8_t> message) {
+  crypto::VerifyKey pk;
+  std::copy(public_key.begin(), public_key.end(), pk.begin());
+  return crypto::SignWithKeyPair(seed, pk, message);
 }
 
 bool Ed25519Verify(std::span<const uint8_t, 32> public_key, std::span<const uint8_t> message,

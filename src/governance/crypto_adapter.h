@@ -33,7 +33,9 @@ Bytes32 Sha256Concat(std::span<const uint8_t> a, std::span<const uint8_t> b);
 
 // Ed25519 (RFC 8032): the public key of a 32-byte seed, a signature, a verification.
 Bytes32 Ed25519PublicKey(std::span<const uint8_t, 32> seed);
-Bytes64 Ed25519Sign(std::span<const uint8_t, 32> seed, std::span<const uint8_t> message);
+// `public_key` is the seed's (Ed25519PublicKey): given, so that each signature does not derive it.
+Bytes64 Ed25519Sign(std::span<const uint8_t, 32> seed, std::span<const uint8_t, 32> public_key,
+                    std::span<const uint8_t> message);
 bool Ed25519Verify(std::span<const uint8_t, 32> public_key, std::span<const uint8_t> message,
                    std::span<const uint8_t, 64> signature);
 

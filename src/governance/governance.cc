@@ -965,13 +965,27 @@ Result<AuditEntry> GovernanceService::RecordAudit(const AuditRecord& record) {
   return impl_->audit->Append(record);
 }
 
-Status GovernanceService::RecordAudits(const std::vector<AuditRecord>& records) {
-  if (records.empty()) return Status::Ok();
+Result<int64_t> GovernanceService::AuditImportMark(std::string_view source) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->audit->ImportMark(source);
+}
+
+Result<int64_t> GovernanceService::ImportAudits(std::string_view source,
+                                                std::span<const PendingAuditRecord> records) {
   std::lock_guard lock(impl_->mu);
   RETURN_IF_ERROR(impl_->RequireWritableLocked());
   ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(*impl_->db));
-  for (const AuditRecord& r : records) RETURN_IF_ERROR(impl_->audit->Append(r).status());
-  return tx.Commit();
+  ASSIGN_OR_RETURN(int64_t mark, impl_->audit->AppendImported(source, records));
+  RETURN_IF_ERROR(tx.Commit());
+  return mark;
+}
+
+Status GovernanceService::CheckpointInBackground() {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->checkpointer) return Status::Ok();
+  ASSIGN_OR_RETURN(impl_->checkpointer,
+                   WalCheckpointer::Start(*impl_->db, impl_->db->path(), {.name = "governance"}));
+  return Status::Ok();
 }
 
 Result<std::string> GovernanceService::ExportAuditLog(const Principal& by) {

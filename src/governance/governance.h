@@ -347,11 +347,19 @@ class GovernanceService final : public Authorizer {
   // -- audit
   // Appends an entry written by the hub itself (study.submit, task.create, result.accept, ...).
   Result<AuditEntry> RecordAudit(const AuditRecord& record);
-  // Several entries in one transaction (one commit: the hub records a round's task.create entries
-  // together).
-  Status RecordAudits(const std::vector<AuditRecord>& records);
+  // Entries the hub first wrote to a durable outbox in its state database, inside the transaction
+  // of the state change they record (hub/audit_outbox.h), appended here exactly once: the records
+  // above the outbox's mark, and the new mark, in one transaction (AuditLog::AppendImported).
+  Result<int64_t> AuditImportMark(std::string_view source);
+  Result<int64_t> ImportAudits(std::string_view source,
+                               std::span<const PendingAuditRecord> records);
   Result<std::string> ExportAuditLog(const Principal& by);
   Status VerifyStoredAuditLog();
+  // From now on, the database's WAL checkpoints run on a thread of their own
+  // (common/wal_checkpointer.h), so that no commit (on the hub's loop thread, or its audit
+  // forwarder's while it holds the service's lock) stalls on a checkpoint's fsyncs. The hub asks
+  // for it. Idempotent; does nothing for ":memory:".
+  Status CheckpointInBackground();
   std::optional<AuditPublicKey> audit_public_key() const;
   bool catalog_uses_fts5() const;
 

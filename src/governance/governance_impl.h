@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/sqlite.h"
+#include "common/wal_checkpointer.h"
 #include "governance/audit.h"
 #include "governance/catalog.h"
 #include "governance/crypto_adapter.h"
@@ -26,6 +27,8 @@ struct GovernanceService::Impl {
   std::unique_ptr<SqliteDb> db;
   std::unique_ptr<AuditLog> audit;
   std::unique_ptr<CatalogStore> catalog;
+  // Declared after `db`: stopped before the connection closes.
+  std::unique_ptr<WalCheckpointer> checkpointer;
   std::mutex mu;
   // token id -> SHA-256 of the token, after a successful Argon2id check (TokenOptions).
   std::map<std::string, internal::Bytes32> verified_tokens;

@@ -80,6 +80,13 @@ class StudyEngine {
   void set_on_task_created(std::function<void(const protocol::Task&, const std::string&)> f) {
     on_task_created_ = std::move(f);
   }
+  // Called (synchronously, inside the accepting transaction, before anything the result causes:
+  // the next round's tasks, the study's end) for each result accepted (not a duplicate), with the
+  // exact bytes the node posted: the hub's audit log records it (result.accept).
+  void set_on_result_accepted(
+      std::function<void(const protocol::TaskResult&, std::string_view body)> f) {
+    on_result_accepted_ = std::move(f);
+  }
   // Asked before each round after the first is created: a non-OK Status fails the study with its
   // message instead (the hub asks governance whether the study's project is still active).
   void set_round_check(
@@ -105,9 +112,11 @@ class StudyEngine {
   // wakes all parked polls of a new round at once).
   Result<std::vector<std::optional<std::string>>> NextTaskPayloads(
       const std::vector<std::string>& nodes);
+  // `body`: the bytes the node posted (for the audit hook); empty: `result` serialized again.
   Result<AcceptOutcome> AcceptResult(const std::string& node, const std::string& task_id,
                                      const std::string& idempotency_key,
-                                     const protocol::TaskResult& result);
+                                     const protocol::TaskResult& result,
+                                     std::string_view body = {});
 
   // Fails running studies that have overdue tasks. Returns how many failed.
   Result<int> CheckDeadlines();
@@ -169,7 +178,10 @@ class StudyEngine {
   Result<std::optional<AcceptOutcome>> AcceptSecureResult(const std::string& node,
                                                           const std::string& task_id,
                                                           const std::string& idempotency_key,
-                                                          const protocol::TaskResult& result);
+                                                          const protocol::TaskResult& result,
+                                                          std::string_view body);
+  // Calls on_result_accepted_ (inside the accepting transaction).
+  void ResultAccepted(const protocol::TaskResult& result, std::string_view body);
   // A refusal by rule "require_secure_aggregation" of a plain study: restarts it as a secure
   // study in the next study round (inside the caller's transaction). False: not such a refusal.
   Result<bool> MaybeRestartSecure(const std::string& study_id, int round, const std::string& node,
@@ -191,6 +203,7 @@ class StudyEngine {
   std::function<void(const std::vector<std::string>&)> on_tasks_;
   std::function<void(const std::string&)> on_study_changed_;
   std::function<void(const protocol::Task&, const std::string&)> on_task_created_;
+  std::function<void(const protocol::TaskResult&, std::string_view)> on_result_accepted_;
   std::function<Status(const std::string&, const std::string&)> round_check_;
 };
 

@@ -134,11 +134,12 @@ Status GovernanceApi::CheckRound(const std::string& study_id, const std::string&
 }
 
 void GovernanceApi::Audit(const gov::AuditRecord& record) {
-  auto e = gov_.RecordAudit(record);
-  if (!e.ok()) {
-    log::Error("hub: could not append \"{}\" to the audit log: {}", record.action,
-               e.status().message());
+  Status st = outbox_.Add(record);
+  if (!st.ok()) {
+    log::Error("hub: could not record \"{}\" in the audit outbox: {}", record.action, st.message());
+    return;
   }
+  forwarder_.Notify();
 }
 
 void GovernanceApi::BeginSubmit(const gov::Principal& p, const std::string& project) {
@@ -148,13 +149,13 @@ void GovernanceApi::BeginSubmit(const gov::Principal& p, const std::string& proj
   r.project = project;
   if (!p.token_id.empty()) r.details["token"] = p.token_id;
   pending_submit_ = std::move(r);
-  submit_flushed_for_.clear();
+  submit_recorded_for_.clear();
 }
 
 void GovernanceApi::OnStudySubmitted(const gov::Principal& p, const std::string& study_id,
                                      const std::string& project) {
-  if (submit_flushed_for_ == study_id) {  // written with its first round's task.create entries
-    submit_flushed_for_.clear();
+  if (submit_recorded_for_ == study_id) {  // written before its first round's task.create entries
+    submit_recorded_for_.clear();
     pending_submit_.reset();
     return;
   }
@@ -169,39 +170,29 @@ void GovernanceApi::OnStudySubmitted(const gov::Principal& p, const std::string&
 }
 
 void GovernanceApi::OnTaskCreated(const protocol::Task& task, const std::string& payload) {
-  pending_tasks_.push_back(gov::AuditRecord::TaskCreate(task.task_id, task.study_id, task.round,
-                                                        task.project, task.node, payload));
-}
-
-void GovernanceApi::FlushTaskAudit() {
-  if (pending_tasks_.empty()) return;
-  if (pending_submit_) {  // a submit in progress: its entry precedes its tasks, same commit
-    pending_submit_->study = pending_tasks_.front().study;
-    submit_flushed_for_ = pending_submit_->study;
-    pending_tasks_.insert(pending_tasks_.begin(), std::move(*pending_submit_));
+  if (pending_submit_) {  // a submit in progress: its entry precedes its tasks, same transaction
+    pending_submit_->study = task.study_id;
+    submit_recorded_for_ = task.study_id;
+    Audit(*pending_submit_);
     pending_submit_.reset();
   }
-  Status st = gov_.RecordAudits(pending_tasks_);
-  if (!st.ok()) {
-    log::Error("hub: could not append {} task.create entries to the audit log: {}",
-               pending_tasks_.size(), st.message());
-  }
-  pending_tasks_.clear();
+  Audit(gov::AuditRecord::TaskCreate(task.task_id, task.study_id, task.round, task.project,
+                                     task.node, payload));
 }
 
-void GovernanceApi::OnResultAccepted(const std::string& node, const std::string& task_id,
-                                     const std::string& body) {
-  auto parsed = protocol::TaskResult::FromJson(json::parse(body, nullptr, false));
-  if (!parsed.ok()) return;
-  auto project = engine_.StudyProject(parsed->study_id);
-  gov::AuditRecord r = gov::AuditRecord::ResultAccept(
-      node, task_id, parsed->study_id, parsed->round, project.ok() ? *project : "", body);
-  r.details["status"] = std::string(protocol::ResultStatusName(parsed->status));
+void GovernanceApi::OnResultAccepted(const protocol::TaskResult& result, std::string_view body) {
+  auto project = engine_.StudyProject(result.study_id);
+  gov::AuditRecord r =
+      gov::AuditRecord::ResultAccept(result.node, result.task_id, result.study_id, result.round,
+                                     project.ok() ? *project : "", body);
+  r.details["status"] = std::string(protocol::ResultStatusName(result.status));
   Audit(r);
 }
 
 void GovernanceApi::OnStudyChanged(const std::string& study_id) {
   if (finished_audited_.count(study_id)) return;
+  auto finished = engine_.IsFinished(study_id);  // cheap: most changes are a new round
+  if (!finished.ok() || !*finished) return;
   auto status = engine_.StudyStatus(study_id);
   if (!status.ok()) return;
   const std::string state = status->value("state", "");
@@ -482,7 +473,10 @@ void GovernanceApi::AddRoutes(net::Router& router) {
 
   // -- audit
   add("GET", "/v1/audit/export", kPerson,
-      [&g](const gov::Principal& p, const HttpRequest&, const PathParams&) -> Result<Reply> {
+      [this, &g](const gov::Principal& p, const HttpRequest&, const PathParams&) -> Result<Reply> {
+        RETURN_IF_ERROR(g.Authorize(p, gov::Action::kAuditExport, gov::Resource{}));
+        // The entries still in the outbox first: the export holds every change made so far.
+        RETURN_IF_ERROR(forwarder_.Flush());
         ASSIGN_OR_RETURN(std::string log, g.ExportAuditLog(p));
         return Reply{200, std::move(log), "application/x-ndjson"};
       });

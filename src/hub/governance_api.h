@@ -12,12 +12,14 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
 #include "governance/governance.h"
+#include "hub/audit_outbox.h"
 #include "hub/engine.h"
 #include "net/http.h"
 #include "net/router.h"
@@ -27,9 +29,11 @@ namespace passerelle::hub {
 
 class GovernanceApi {
  public:
-  // `gov` and `engine` outlive the API.
-  GovernanceApi(governance::GovernanceService& gov, StudyEngine& engine)
-      : gov_(gov), engine_(engine) {}
+  // `gov`, `engine`, `outbox` (in the engine's state database) and `forwarder` (which appends the
+  // outbox to the audit log) outlive the API.
+  GovernanceApi(governance::GovernanceService& gov, StudyEngine& engine, AuditOutbox& outbox,
+                AuditForwarder& forwarder)
+      : gov_(gov), engine_(engine), outbox_(outbox), forwarder_(forwarder) {}
 
   // Registers the governance endpoints (/v1/whoami, /v1/organisations, /v1/users, /v1/calls,
   // /v1/applications, /v1/projects, /v1/catalog, /v1/audit, ...).
@@ -57,20 +61,20 @@ class GovernanceApi {
   // naming the rule: closed, window, ...).
   Status CheckRound(const std::string& study_id, const std::string& project);
 
-  // The hub's audit entries for its own state changes (failures are logged: the change is made).
-  // BeginSubmit (before StudyEngine::Submit) holds the study.submit entry so that FlushTaskAudit
-  // writes it first, in the same commit as the first round's task.create entries; OnStudySubmitted
-  // (after a successful Submit) writes it alone if no task was flushed; AbortSubmit drops it.
+  // The hub's audit entries for its own state changes, written to the outbox (hub/audit_outbox.h):
+  // inside the engine's transaction for task.create and result.accept (the engine's hooks call
+  // them there), so that an entry commits with its change or not at all. Failures are logged: the
+  // change is made.
+  // BeginSubmit (before StudyEngine::Submit) holds the study.submit entry so that the first
+  // OnTaskCreated writes it first, in the submitting transaction; OnStudySubmitted (after a
+  // successful Submit) writes it alone if no task was created; AbortSubmit drops it.
   void BeginSubmit(const governance::Principal& p, const std::string& project);
   void AbortSubmit() { pending_submit_.reset(); }
   void OnStudySubmitted(const governance::Principal& p, const std::string& study_id,
                         const std::string& project);
-  // Buffers the task.create entry; FlushTaskAudit appends the buffered entries in one commit (the
-  // hub calls it once the engine committed the round, before handing the tasks out).
   void OnTaskCreated(const protocol::Task& task, const std::string& payload);
-  void FlushTaskAudit();
-  void OnResultAccepted(const std::string& node, const std::string& task_id,
-                        const std::string& body);
+  // `body`: the exact bytes the node posted.
+  void OnResultAccepted(const protocol::TaskResult& result, std::string_view body);
   void OnStudyChanged(const std::string& study_id);
 
  private:
@@ -78,10 +82,11 @@ class GovernanceApi {
 
   governance::GovernanceService& gov_;
   StudyEngine& engine_;
+  AuditOutbox& outbox_;
+  AuditForwarder& forwarder_;
   std::optional<governance::AuditRecord> pending_submit_;  // BeginSubmit .. OnStudySubmitted
-  std::string submit_flushed_for_;          // study whose study.submit FlushTaskAudit already wrote
+  std::string submit_recorded_for_;         // study whose study.submit OnTaskCreated already wrote
   std::set<std::string> finished_audited_;  // studies whose end is in the log (this run)
-  std::vector<governance::AuditRecord> pending_tasks_;  // task.create entries not yet appended
 };
 
 }  // namespace passerelle::hub

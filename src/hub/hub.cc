@@ -10,10 +10,10 @@
 #include "common/log.h"
 #include "common/sqlite.h"
 #include "common/strings.h"
+#include "common/wal_checkpointer.h"
 #include "hub/engine.h"
 #include "hub/governance_api.h"
 #include "hub/linkage.h"
-#include "hub/state_checkpointer.h"
 #include "net/router.h"
 #include "net/server.h"
 #include "protocol/codec.h"
@@ -54,6 +54,8 @@ struct Hub::Impl {
   RandomSource& random;
   std::unique_ptr<SqliteDb> db;
   std::unique_ptr<WalCheckpointer> checkpointer;  // WAL fsyncs off the loop thread
+  std::unique_ptr<AuditOutbox> outbox;            // the hub's audit entries, in `db`
+  std::unique_ptr<AuditForwarder> forwarder;      // ... appended to the audit log from a thread
   std::unique_ptr<StudyEngine> engine;
   std::unique_ptr<LinkageService> linkage;  // record linkage (hub/linkage.h)
   net::Router router;
@@ -184,9 +186,9 @@ struct Hub::Impl {
                  if (!body.ok()) return r.Send(HttpResponse::Error(400, body.status()));
                  auto result = protocol::TaskResult::FromJson(*body);
                  if (!result.ok()) return r.Send(HttpResponse::Error(400, result.status()));
-                 auto accepted = engine->AcceptResult(*node, p.at("task_id"), key, *result);
+                 auto accepted =
+                     engine->AcceptResult(*node, p.at("task_id"), key, *result, req.body);
                  if (!accepted.ok()) return r.Send(HttpResponse::Error(accepted.status()));
-                 if (!accepted->duplicate) api->OnResultAccepted(*node, p.at("task_id"), req.body);
                  SendJson(r, 200, {{"accepted", true}, {"duplicate", accepted->duplicate}});
                });
     api->AddRoutes(router);
@@ -453,12 +455,20 @@ Result<std::unique_ptr<Hub>> Hub::Create(const HubOptions& options,
   eo.nodes = options.nodes;
   eo.task_timeout = options.task_timeout;
   ASSIGN_OR_RETURN(impl->engine, StudyEngine::Open(*impl->db, registry, clock, random, eo));
-  impl->api = std::make_unique<GovernanceApi>(governance, *impl->engine);
+  // The hub's audit entries go through an outbox in the state database (hub/audit_outbox.h), and
+  // the governance database checkpoints on a thread of its own.
+  ASSIGN_OR_RETURN(impl->outbox, AuditOutbox::Open(*impl->db, clock, random));
+  RETURN_IF_ERROR(governance.CheckpointInBackground());
+  ASSIGN_OR_RETURN(impl->forwarder, AuditForwarder::Start(options.state_path.string(),
+                                                          impl->outbox->source(), governance));
+  impl->api =
+      std::make_unique<GovernanceApi>(governance, *impl->engine, *impl->outbox, *impl->forwarder);
   ASSIGN_OR_RETURN(impl->linkage, LinkageService::Open(*impl->db, clock, random,
                                                        {.nodes = options.nodes,
                                                         .max_clk_bytes = options.max_body_bytes}));
-  ASSIGN_OR_RETURN(impl->checkpointer,
-                   WalCheckpointer::Start(*impl->db, options.state_path.string()));
+  ASSIGN_OR_RETURN(
+      impl->checkpointer,
+      WalCheckpointer::Start(*impl->db, options.state_path.string(), {.name = "hub state"}));
   ASSIGN_OR_RETURN(auto tls,
                    crypto::TlsContext::Server(options.tls, crypto::ClientCertMode::kOptional));
   net::ServerOptions so;
@@ -473,16 +483,16 @@ Result<std::unique_ptr<Hub>> Hub::Create(const HubOptions& options,
                                 req.peer.cert_cn.empty() ? "" : " (node " + req.peer.cert_cn + ")");
                      p->router.Dispatch(std::move(req), std::move(r));
                    }));
-  impl->engine->set_on_tasks([p](const std::vector<std::string>& nodes) {
-    p->api->FlushTaskAudit();
-    p->OnTasks(nodes);
-  });
+  impl->engine->set_on_tasks([p](const std::vector<std::string>& nodes) { p->OnTasks(nodes); });
   impl->engine->set_on_study_changed([p](const std::string& id) {
     p->api->OnStudyChanged(id);
     p->OnStudyChanged(id);
   });
   impl->engine->set_on_task_created([p](const protocol::Task& t, const std::string& payload) {
     p->api->OnTaskCreated(t, payload);
+  });
+  impl->engine->set_on_result_accepted([p](const protocol::TaskResult& r, std::string_view body) {
+    p->api->OnResultAccepted(r, body);
   });
   impl->engine->set_round_check([p](const std::string& study, const std::string& project) {
     return p->api->CheckRound(study, project);
@@ -502,5 +512,6 @@ uint16_t Hub::port() const { return impl_->server->port(); }
 void Hub::Run() { impl_->server->Run(); }
 void Hub::Start() { impl_->server->Start(); }
 void Hub::Stop() { impl_->server->Stop(); }
+Status Hub::FlushAudit() { return impl_->forwarder->Flush(); }
 
 }  // namespace passerelle::hub

@@ -96,6 +96,9 @@ class Hub {
   // Serves on a background thread.
   void Start();
   void Stop();
+  // Appends the hub's audit entries still in its outbox to the audit log (hub/audit_outbox.h).
+  // Thread-safe.
+  Status FlushAudit();
 
   struct Impl;
 

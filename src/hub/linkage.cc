@@ -425,6 +425,18 @@ Status LinkageService::CheckUse(const json& study) {
 
 Result<std::optional<std::string>> LinkageService::NextTaskPayload(const std::string& node) {
   SqliteDb& db = impl_->db;
+  {
+    // Every poll asks; almost always there is no linkage work. This read uses the index alone
+    // (two equality lookups: for `state IN (...)` SQLite builds a temporary table on every run),
+    // where the ordered join below needs a sorter even when it finds nothing.
+    ASSIGN_OR_RETURN(Statement any,
+                     db.Prepare("SELECT 1 FROM linkage_members WHERE node = ?1 AND state = "
+                                "'invited' UNION ALL SELECT 1 FROM linkage_members WHERE node = "
+                                "?1 AND state = 'dispatched' LIMIT 1"));
+    any.Bind(1, node);
+    ASSIGN_OR_RETURN(bool has_any, any.Step());
+    if (!has_any) return std::optional<std::string>();
+  }
   ASSIGN_OR_RETURN(Statement q,
                    db.Prepare("SELECT m.linkage_id FROM linkage_members m JOIN linkages l ON "
                               "l.id = m.linkage_id WHERE m.node = ? AND m.state IN ('invited', "

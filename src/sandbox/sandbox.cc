@@ -238,6 +238,7 @@ const std::vector<std::string>& LocalFederation::governance_steps() const {
 Result<std::vector<std::string>> LocalFederation::VerifyAuditLogs() {
   namespace gov = passerelle::governance;
   std::vector<std::string> lines;
+  RETURN_IF_ERROR(impl_->hub->FlushAudit());  // the hub's entries still in its outbox
   ASSIGN_OR_RETURN(std::string hub_log,
                    impl_->gov->ExportAuditLog(gov::Principal::LocalOperator()));
   const gov::AuditPublicKey hub_key = *impl_->gov->audit_public_key();

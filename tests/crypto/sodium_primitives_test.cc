@@ -73,6 +73,17 @@ TEST(SodiumSign, Ed25519Rfc8032Test1) {
   EXPECT_FALSE(VerifySignature(k.public_key(), {}, sig));
 }
 
+TEST(SodiumSign, SignWithKeyPairIsTheSeedsSignature) {
+  auto seed = HexArray<32>("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+  SigningKey k = SigningKey::FromSeed(seed);
+  EXPECT_EQ(ToHex(SignWithKeyPair(seed, k.public_key(), {})),
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e3"
+            "9701cf9b46bd25bf5f0595bbe24655141438e7a100b");
+  Signature sig = SignWithKeyPair(seed, k.public_key(), AsBytes("audit entry"));
+  EXPECT_EQ(sig, k.Sign(AsBytes("audit entry")));
+  EXPECT_TRUE(VerifySignature(k.public_key(), AsBytes("audit entry"), sig));
+}
+
 TEST(SodiumSign, GeneratedKeysSignAndRejectOtherMessages) {
   DeterministicRandom r(7);
   SigningKey k = SigningKey::Generate(r);

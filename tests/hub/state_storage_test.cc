@@ -1,7 +1,7 @@
-// The hub state's storage: WAL checkpoints off the loop thread (hub/state_checkpointer.h), and
+// The hub state's storage: WAL checkpoints off the loop thread (common/wal_checkpointer.h), and
 // crash safety of what the engine commits, with a real file database and a child process that
 // dies without closing anything (the closest a unit test gets to `kill -9` of the hub).
-#include "hub/state_checkpointer.h"
+#include "common/wal_checkpointer.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>

@@ -1,4 +1,4 @@
-#include "hub/state_checkpointer.h"
+#include "common/wal_checkpointer.h"
 
 #include <pthread.h>
 
@@ -6,7 +6,7 @@
 
 #include "common/log.h"
 
-namespace passerelle::hub {
+namespace passerelle {
 
 Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(SqliteDb& db,
                                                                 const std::string& path,
@@ -83,7 +83,7 @@ void WalCheckpointer::RunOnce() {
   std::lock_guard<std::mutex> lock(mu_);
   if (!error.ok()) {
     ++stats_.errors;
-    log::Warn("hub: state checkpoint failed (retried): {}", error.message());
+    log::Warn("{}: checkpoint failed (retried): {}", options_.name, error.message());
     return;
   }
   if (fresh > 0) {
@@ -93,4 +93,4 @@ void WalCheckpointer::RunOnce() {
   if (truncated) ++stats_.truncations;
 }
 
-}  // namespace passerelle::hub
+}  // namespace passerelle

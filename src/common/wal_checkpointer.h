@@ -1,4 +1,5 @@
-// Moves the hub state database's WAL checkpoints off the hub's loop thread.
+// Moves a SQLite database's WAL checkpoints off the thread that writes it: the hub's state database
+// and its governance database (whose commits happen on the hub's loop thread and audit forwarder).
 //
 // Why: in WAL mode with synchronous=NORMAL a commit is one write() to the WAL and no fsync; the
 // fsyncs happen at checkpoints, which SQLite by default runs inside the commit that makes the WAL
@@ -30,9 +31,11 @@
 #include "common/sqlite.h"
 #include "common/status.h"
 
-namespace passerelle::hub {
+namespace passerelle {
 
 struct CheckpointerOptions {
+  // Names the database in log messages ("hub state", "governance").
+  std::string name = "database";
   // How often the background thread runs a PASSIVE checkpoint. A checkpoint with nothing new in
   // the WAL costs a few microseconds and no fsync; with new frames, it copies them and fsyncs.
   std::chrono::milliseconds interval{100};
@@ -81,4 +84,4 @@ class WalCheckpointer {
   std::thread thread_;
 };
 
-}  // namespace passerelle::hub
+}  // namespace passerelle
