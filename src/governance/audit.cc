@@ -26,7 +26,8 @@ namespace fs = std::filesystem;
 constexpr std::string_view kEntryDomain = "passerelle-audit-entry-v1\n";
 constexpr std::string_view kHeadDomain = "passerelle-audit-head-v1\n";
 constexpr std::string_view kFormatName = "passerelle-audit-log";
-constexpr int kFormatVersion = 1;
+// 2: only the last entry of each write is signed (version 1 signed every entry; still read).
+constexpr int kFormatVersion = 2;
 const std::string kZeroHash(64, '0');
 
 constexpr SqliteMigration kAuditMigrations[] = {
@@ -141,6 +142,16 @@ bool SignatureValid(const AuditPublicKey& key, std::string_view hash_hex,
   if (!hash.ok() || hash->size() != 32 || !sig.ok() || sig->size() != 64) return false;
   std::vector<uint8_t> msg = DomainMessage(kEntryDomain, *hash);
   return internal::Ed25519Verify(key, msg, std::span<const uint8_t, 64>(sig->data(), 64));
+}
+
+// The signature rule (format 2): an entry is signed when it ends a write (the last entry of a
+// transaction); an entry in the middle of a write may carry none, since the signed entry that ends
+// the write covers it through the chain. The last entry of a log is always signed. A signature
+// that is present must be valid. `require`: the entry must be signed (the log's last entry, or
+// every entry of a format-1 file).
+bool EntrySignatureOk(const AuditPublicKey& key, const AuditEntry& e, bool require) {
+  if (e.signature.empty()) return !require;
+  return SignatureValid(key, e.hash, e.signature);
 }
 
 Result<AuditEntry> EntryFromRow(Statement& st) {
@@ -503,9 +514,22 @@ Result<AuditRecord> AuditRecordFromJson(std::string_view text) {
 Result<AuditEntry> AuditLog::Append(const AuditRecord& record) {
   RETURN_IF_ERROR(RequireKey(key_));
   ASSIGN_OR_RETURN(Savepoint sp, Savepoint::Begin(db_, "audit_append"));
-  ASSIGN_OR_RETURN(AuditEntry e, AppendInSavepoint(record, clock_.NowMicros()));
+  ASSIGN_OR_RETURN(AuditEntry e, AppendInSavepoint(record, clock_.NowMicros(), /*sign=*/true));
   RETURN_IF_ERROR(sp.Release());
   return e;
+}
+
+Status AuditLog::AppendAll(std::span<const AuditRecord> records) {
+  RETURN_IF_ERROR(RequireKey(key_));
+  if (records.empty()) return Status::Ok();
+  ASSIGN_OR_RETURN(Savepoint sp, Savepoint::Begin(db_, "audit_append_all"));
+  const int64_t now = clock_.NowMicros();
+  for (size_t i = 0; i < records.size(); ++i) {
+    ASSIGN_OR_RETURN(AuditEntry e,
+                     AppendInSavepoint(records[i], now, /*sign=*/i + 1 == records.size()));
+    (void)e;
+  }
+  return sp.Release();
 }
 
 Result<int64_t> AuditLog::ImportMark(std::string_view source) {
@@ -522,7 +546,8 @@ Result<int64_t> AuditLog::AppendImported(std::string_view source,
   ASSIGN_OR_RETURN(Savepoint sp, Savepoint::Begin(db_, "audit_import"));
   ASSIGN_OR_RETURN(int64_t mark, ImportMark(source));
   const int64_t before = mark;
-  for (const PendingAuditRecord& p : records) {
+  for (size_t i = 0; i < records.size(); ++i) {
+    const PendingAuditRecord& p = records[i];
     if (p.id <= mark) {
       if (p.id > before) {
         return Status::InvalidArgument(fmt::format(
@@ -530,7 +555,9 @@ Result<int64_t> AuditLog::AppendImported(std::string_view source,
       }
       continue;  // appended before
     }
-    ASSIGN_OR_RETURN(AuditEntry e, AppendInSavepoint(p.record, p.time_micros));
+    // Only the write's last entry is signed (see EntrySignatureOk).
+    ASSIGN_OR_RETURN(AuditEntry e, AppendInSavepoint(p.record, p.time_micros,
+                                                     /*sign=*/i + 1 == records.size()));
     (void)e;
     mark = p.id;
   }
@@ -545,7 +572,8 @@ Result<int64_t> AuditLog::AppendImported(std::string_view source,
   return mark;
 }
 
-Result<AuditEntry> AuditLog::AppendInSavepoint(const AuditRecord& record, int64_t time_micros) {
+Result<AuditEntry> AuditLog::AppendInSavepoint(const AuditRecord& record, int64_t time_micros,
+                                               bool sign) {
   RETURN_IF_ERROR(ValidateAction(record.action));
   AuditEntry e;
   e.writer = writer_;
@@ -559,8 +587,10 @@ Result<AuditEntry> AuditLog::AppendInSavepoint(const AuditRecord& record, int64_
     e.prev_hash = row ? last.ColumnText(1) : kZeroHash;
   }
   ASSIGN_OR_RETURN(e.hash, EntryHash(e));
-  ASSIGN_OR_RETURN(std::vector<uint8_t> hash_bytes, internal::FromHex(e.hash));
-  e.signature = internal::ToHex(key_->Sign(DomainMessage(kEntryDomain, hash_bytes)));
+  if (sign) {
+    ASSIGN_OR_RETURN(std::vector<uint8_t> hash_bytes, internal::FromHex(e.hash));
+    e.signature = internal::ToHex(key_->Sign(DomainMessage(kEntryDomain, hash_bytes)));
+  }
   ASSIGN_OR_RETURN(std::string details, Dump(BodyJson(e)["details"]));
   ASSIGN_OR_RETURN(
       Statement ins,
@@ -627,7 +657,11 @@ Status AuditLog::VerifyStored() {
     if (e.prev_hash != prev) return where("does not chain to the previous entry");
     ASSIGN_OR_RETURN(std::string h, EntryHash(e));
     if (h != e.hash) return where("content does not match its hash (edited)");
-    if (!SignatureValid(key, e.hash, e.signature)) return where("signature invalid");
+    if (!EntrySignatureOk(key, e, /*require=*/i + 1 == entries.size())) {
+      return where(e.signature.empty() ? "the log's last entry is not signed (entries appended "
+                                         "without the writer's key)"
+                                       : "signature invalid");
+    }
     prev = e.hash;
   }
   return Status::Ok();
@@ -683,10 +717,11 @@ Result<VerifiedAuditLog> VerifyAuditLog(std::string_view jsonl, const AuditPubli
       !header.contains("public_key") || !header["public_key"].is_string()) {
     return Status::InvalidArgument("line 1: not a passerelle audit log header");
   }
-  if (header.value("version", 0) != kFormatVersion) {
-    return Status::InvalidArgument(
-        fmt::format("line 1: audit log format version {} is not supported (this program reads {})",
-                    header.value("version", 0), kFormatVersion));
+  const int version = header.value("version", 0);
+  if (version != 1 && version != kFormatVersion) {
+    return Status::InvalidArgument(fmt::format(
+        "line 1: audit log format version {} is not supported (this program reads 1 and {})",
+        version, kFormatVersion));
   }
   VerifiedAuditLog out;
   out.writer = header["writer"].get<std::string>();
@@ -730,8 +765,15 @@ Result<VerifiedAuditLog> VerifyAuditLog(std::string_view jsonl, const AuditPubli
     auto h = EntryHash(e);
     if (!h.ok()) return fail(h.status().message());
     if (*h != e.hash) return fail("its content does not match its hash: the entry was edited");
-    if (!SignatureValid(key, e.hash, e.signature)) {
-      return fail("signature invalid: the entry was edited or inserted without the writer's key");
+    // Format 1 signed every entry; format 2 at least the last of each write and of the log.
+    const bool last = i + 2 == parsed.size();
+    if (!EntrySignatureOk(key, e, /*require=*/version == 1 || last)) {
+      if (!e.signature.empty()) {
+        return fail("signature invalid: the entry was edited or inserted without the writer's key");
+      }
+      return fail(last ? "no signature on the log's last entry: entries were appended without "
+                         "the writer's key"
+                       : "no signature: a format-1 log signs every entry");
     }
     if (e.prev_hash != prev) {
       return fail(

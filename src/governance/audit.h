@@ -7,7 +7,10 @@
 //   - entry n's `prev_hash` is entry n-1's `hash` (64 zeros for entry 1);
 //   - hash_n = SHA-256(raw bytes of prev_hash_n || CanonicalEntryJson(entry n)), where the
 //     canonical JSON holds every field except `hash` and `signature`;
-//   - signature_n = Ed25519(writer key, "passerelle-audit-entry-v1\n" || raw bytes of hash_n);
+//   - signature_n = Ed25519(writer key, "passerelle-audit-entry-v1\n" || raw bytes of hash_n), on
+//     the last entry of each write (a transaction that appends several entries signs its last
+//     one, which covers the others through the chain) and so always on the log's last entry; an
+//     entry inside a write has an empty signature (format 2; format 1 signed every entry);
 //   - in SQLite, UPDATE and DELETE on the log table are refused by triggers; the chain makes any
 //     edit made around them visible anyway (AuditLog::VerifyStored, VerifyAuditLog).
 //   - an export ends with a signed head (entry count and last hash): an entry removed from the
@@ -156,6 +159,8 @@ class AuditLog {
   // Appends a signed entry. Uses a SAVEPOINT, so that inside the caller's transaction the entry
   // commits or rolls back with the state change it records.
   Result<AuditEntry> Append(const AuditRecord& record);
+  // Appends several entries as one write (one SAVEPOINT): only the last is signed.
+  Status AppendAll(std::span<const AuditRecord> records);
 
   // Appending from a durable outbox, exactly once. `source` names the outbox. ImportMark is the
   // last outbox id appended from it (0: none). AppendImported appends, in order, the records whose
@@ -186,7 +191,7 @@ class AuditLog {
  private:
   AuditLog(SqliteDb& db, std::string writer, std::optional<AuditKey> key, Clock& clock);
   // Append without the savepoint. REQUIRES: the caller holds one and checked the key.
-  Result<AuditEntry> AppendInSavepoint(const AuditRecord& record, int64_t time_micros);
+  Result<AuditEntry> AppendInSavepoint(const AuditRecord& record, int64_t time_micros, bool sign);
   SqliteDb& db_;
   std::string writer_;
   std::optional<AuditKey> key_;

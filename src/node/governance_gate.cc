@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <vector>
+
 #include "common/log.h"
 
 namespace passerelle::node {
@@ -32,7 +34,6 @@ Result<std::unique_ptr<GovernanceGate>> GovernanceGate::Open(SqliteDb& db,
         "the node's governance state belongs to node \"{}\", not \"{}\"", *writer, node_id));
   }
   std::unique_ptr<GovernanceGate> gate(new GovernanceGate());
-  gate->db_ = &db;
   gate->node_id_ = node_id;
   ASSIGN_OR_RETURN(gate->audit_, gov::AuditLog::Open(db, node_id, std::move(key), clock));
   ASSIGN_OR_RETURN(gate->approvals_,
@@ -77,13 +78,11 @@ Status GovernanceGate::RecordResult(const protocol::Task& task, std::string_view
   std::optional<gov::AuditRecord> run;
   if (pending_run_ && pending_run_->task_id == task.task_id) run = std::move(pending_run_);
   pending_run_.reset();
-  ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(*db_));
-  if (run) RETURN_IF_ERROR(audit_->Append(*run).status());
-  RETURN_IF_ERROR(audit_
-                      ->Append(gov::AuditRecord::ResultSend(node_id_, task.task_id, task.study_id,
-                                                            task.round, task.project, result_body))
-                      .status());
-  return tx.Commit();
+  std::vector<gov::AuditRecord> records;
+  if (run) records.push_back(std::move(*run));
+  records.push_back(gov::AuditRecord::ResultSend(node_id_, task.task_id, task.study_id, task.round,
+                                                 task.project, result_body));
+  return audit_->AppendAll(records);  // one write: one commit, one signature
 }
 
 protocol::TaskResult RunGoverned(GovernanceGate* gate, const protocol::Task& task,

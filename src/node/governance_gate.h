@@ -67,7 +67,6 @@ class GovernanceGate {
  private:
   GovernanceGate() = default;
   std::unique_ptr<SqliteDb> owned_db_;
-  SqliteDb* db_ = nullptr;  // owned_db_ or the caller's
   std::string node_id_;
   // task.run of the task Run executed last, until RecordResult appends it.
   std::optional<governance::AuditRecord> pending_run_;

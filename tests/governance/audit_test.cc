@@ -244,6 +244,118 @@ TEST_F(AuditTest, RefusesBadActionAndInvalidUtf8) {
   EXPECT_EQ(log_->Count().value(), 5);
 }
 
+AuditRecord Decision(int n) {
+  AuditRecord r;
+  r.actor = "alice";
+  r.action = "project.decide";
+  r.details = {{"n", std::to_string(n)}};
+  return r;
+}
+
+// Format 2: a write of several entries signs only its last; the chain makes that signature cover
+// the others.
+TEST_F(AuditTest, AWriteOfSeveralEntriesSignsItsLast) {
+  std::vector<AuditRecord> write = {Decision(10), Decision(11), Decision(12)};
+  ASSERT_TRUE(log_->AppendAll(write).ok());
+  auto entries = log_->Read().value();
+  ASSERT_EQ(entries.size(), 8u);
+  EXPECT_TRUE(entries[5].signature.empty());
+  EXPECT_TRUE(entries[6].signature.empty());
+  EXPECT_EQ(entries[7].signature.size(), 128u);
+  EXPECT_TRUE(log_->VerifyStored().ok());
+  std::string exported = log_->Export().value();
+  ASSERT_TRUE(VerifyAuditLog(exported, Key(1).public_key()).ok());
+
+  // Editing an unsigned entry, even with its hash recomputed, breaks the chain to the signed one.
+  std::vector<std::string> lines = Lines(exported);
+  json j = json::parse(lines[6]);  // entry 6: unsigned
+  ASSERT_EQ(j["signature"], "");
+  j["actor"] = "mallory";
+  lines[6] = j.dump();
+  ExpectRejected(Unlines(lines), Key(1).public_key(), "edited");
+
+  // A format-1 file must sign every entry.
+  lines = Lines(exported);
+  json header = json::parse(lines[0]);
+  ASSERT_EQ(header["version"], 2);
+  header["version"] = 1;
+  lines[0] = header.dump();
+  ExpectRejected(Unlines(lines), Key(1).public_key(), "signature");
+}
+
+// The attack the last-entry rule stops: appending to the stored log without the writer's key
+// (a correct chain hash, no signature) is caught before any export.
+TEST_F(AuditTest, UnsignedEntryAppendedAtTheEndDetected) {
+  auto entries = log_->Read().value();
+  AuditEntry forged;
+  forged.seq = 6;
+  forged.time_micros = entries.back().time_micros + 1;
+  forged.writer = "hub";
+  forged.record = Decision(99);
+  forged.prev_hash = entries.back().hash;
+  auto prev = internal::FromHex(forged.prev_hash).value();
+  std::string hash = internal::ToHex(
+      internal::Sha256Concat(prev, internal::AsBytes(CanonicalEntryJson(forged).value())));
+  auto ins = db_->Prepare(
+                    "INSERT INTO audit_log(seq, time, writer, actor, action, project, study, "
+                    "task_id, round, node, payload_hash, details, prev_hash, hash, signature) "
+                    "VALUES(6, ?, 'hub', 'alice', 'project.decide', '', '', '', 0, '', '', "
+                    "'{\"n\":\"99\"}', ?, ?, '')")
+                 .value();
+  ins.Bind(1, forged.time_micros).Bind(2, forged.prev_hash).Bind(3, hash);
+  ASSERT_TRUE(ins.Run().ok());
+  Status st = log_->VerifyStored();
+  EXPECT_EQ(st.code(), StatusCode::kDataLoss);
+  EXPECT_NE(st.message().find("not signed"), std::string::npos) << st.ToString();
+  EXPECT_FALSE(log_->Export().ok());
+}
+
+PendingAuditRecord Pending(int64_t id, int n) {
+  return PendingAuditRecord{id, 1'700'000'000'000'000 + id, Decision(n)};
+}
+
+// Records forwarded from an outbox are appended exactly once: a forwarder that appended them and
+// stopped before deleting them from its outbox offers them again, and they are skipped.
+TEST_F(AuditTest, ImportedRecordsAreAppendedOnce) {
+  EXPECT_EQ(log_->ImportMark("hub-state-a").value(), 0);
+  std::vector<PendingAuditRecord> first = {Pending(1, 1), Pending(2, 2), Pending(3, 3)};
+  EXPECT_EQ(log_->AppendImported("hub-state-a", first).value(), 3);
+  EXPECT_EQ(log_->Count().value(), 8);
+  // Offered again with one more: only the new one is appended.
+  std::vector<PendingAuditRecord> again = {Pending(2, 2), Pending(3, 3), Pending(4, 4)};
+  EXPECT_EQ(log_->AppendImported("hub-state-a", again).value(), 4);
+  EXPECT_EQ(log_->Count().value(), 9);
+  // Another outbox has its own mark.
+  EXPECT_EQ(log_->ImportMark("hub-state-b").value(), 0);
+  std::vector<PendingAuditRecord> other = {Pending(1, 7)};
+  EXPECT_EQ(log_->AppendImported("hub-state-b", other).value(), 1);
+  // Ids that go backwards are refused, whole.
+  std::vector<PendingAuditRecord> backwards = {Pending(6, 6), Pending(5, 5)};
+  EXPECT_EQ(log_->AppendImported("hub-state-a", backwards).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(log_->ImportMark("hub-state-a").value(), 4);
+  auto entries = log_->Read().value();
+  ASSERT_EQ(entries.size(), 10u);
+  EXPECT_EQ(entries[5].time_micros, 1'700'000'000'000'001);  // the state change's time
+  EXPECT_TRUE(entries[5].signature.empty());                 // one signature per write
+  EXPECT_FALSE(entries[7].signature.empty());
+  EXPECT_TRUE(log_->VerifyStored().ok());
+  EXPECT_TRUE(VerifyAuditLog(log_->Export().value(), Key(1).public_key()).ok());
+}
+
+TEST(AuditRecordJson, RoundTripsAndRefusesMalformedText) {
+  AuditRecord r = AuditRecord::TaskCreate("t-1", "s-1", 2, "proj-a", "fr-node", "{\"x\":1}");
+  r.details["status"] = "ok";
+  std::string text = AuditRecordToJson(r).value();
+  AuditRecord back = AuditRecordFromJson(text).value();
+  EXPECT_EQ(AuditRecordToJson(back).value(), text);
+  EXPECT_EQ(back.round, 2);
+  EXPECT_EQ(back.payload_hash, r.payload_hash);
+  EXPECT_EQ(back.details.at("status"), "ok");
+  EXPECT_EQ(AuditRecordFromJson("[]").status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(AuditRecordFromJson("{\"actor\":1}").status().code(), StatusCode::kDataLoss);
+}
+
 TEST(AuditKeys, FilesArePrivateAndRoundTrip) {
   auto dir = TempDir::Create().value();
   DeterministicRandom random(3);
