@@ -104,6 +104,123 @@ json BodyJson(const AuditEntry& e) {
               {"prev_hash", e.prev_hash}};
 }
 
+// ---- canonical JSON, written directly (hot: every append hashes it, every verification too) ----
+// The bytes are those of nlohmann::json::dump() with strict UTF-8 (tested against it): keys in byte
+// order, no whitespace, strings escaped as `"` `\` `\b` `\f` `\n` `\r` `\t` and other control
+// characters as `\u00xx`, everything else as is; invalid UTF-8 (overlong forms, surrogates, above
+// U+10FFFF, cut sequences) refused.
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  if (c < 0x80) return 1;
+  auto cont = [&](size_t k) { return k < s.size() && (b(k) & 0xC0) == 0x80; };
+  if (c >= 0xC2 && c <= 0xDF) return cont(i + 1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(i + 1) || !cont(i + 2)) return 0;
+    if (c == 0xE0 && b(i + 1) < 0xA0) return 0;   // overlong
+    if (c == 0xED && b(i + 1) >= 0xA0) return 0;  // surrogates
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
+    if (c == 0xF0 && b(i + 1) < 0x90) return 0;   // overlong
+    if (c == 0xF4 && b(i + 1) >= 0x90) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+Status AppendCanonicalString(std::string_view s, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      size_t n = Utf8SequenceLength(s, i);
+      if (n == 0) return Status::InvalidArgument("audit entry: a field is not valid UTF-8");
+      out.append(s.data() + i, n);
+      i += n;
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xF];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+    ++i;
+  }
+  out += '"';
+  return Status::Ok();
+}
+
+// {"k":"v",...} with keys in byte order (std::map's order).
+Status AppendCanonicalDetails(const std::map<std::string, std::string>& details, std::string& out) {
+  out += '{';
+  bool first = true;
+  for (const auto& [k, v] : details) {
+    if (!first) out += ',';
+    first = false;
+    RETURN_IF_ERROR(AppendCanonicalString(k, out));
+    out += ':';
+    RETURN_IF_ERROR(AppendCanonicalString(v, out));
+  }
+  out += '}';
+  return Status::Ok();
+}
+
+Result<std::string> CanonicalBody(const AuditEntry& e) {
+  std::string out;
+  out.reserve(384);
+  auto field = [&](std::string_view key, std::string_view value) -> Status {
+    out += key;
+    return AppendCanonicalString(value, out);
+  };
+  RETURN_IF_ERROR(field("{\"action\":", e.record.action));
+  RETURN_IF_ERROR(field(",\"actor\":", e.record.actor));
+  out += ",\"details\":";
+  RETURN_IF_ERROR(AppendCanonicalDetails(e.record.details, out));
+  RETURN_IF_ERROR(field(",\"node\":", e.record.node));
+  RETURN_IF_ERROR(field(",\"payload_hash\":", e.record.payload_hash));
+  RETURN_IF_ERROR(field(",\"prev_hash\":", e.prev_hash));
+  RETURN_IF_ERROR(field(",\"project\":", e.record.project));
+  out += ",\"round\":" + std::to_string(e.record.round);
+  out += ",\"seq\":" + std::to_string(e.seq);
+  RETURN_IF_ERROR(field(",\"study\":", e.record.study));
+  RETURN_IF_ERROR(field(",\"task_id\":", e.record.task_id));
+  out += ",\"time\":" + std::to_string(e.time_micros);
+  RETURN_IF_ERROR(field(",\"writer\":", e.writer));
+  out += '}';
+  return out;
+}
+
 Result<std::string> Dump(const json& j) {
   try {
     return j.dump(-1, ' ', false, json::error_handler_t::strict);
@@ -402,7 +519,7 @@ AuditRecord AuditRecord::ResultAccept(std::string_view node, std::string_view ta
                     result_body);
 }
 
-Result<std::string> CanonicalEntryJson(const AuditEntry& entry) { return Dump(BodyJson(entry)); }
+Result<std::string> CanonicalEntryJson(const AuditEntry& entry) { return CanonicalBody(entry); }
 
 // ---- the log ----------------------------------------------------------------------------------
 
@@ -468,17 +585,26 @@ const std::set<std::string> kRecordKeys = {"actor", "action", "project",      "s
 }  // namespace
 
 Result<std::string> AuditRecordToJson(const AuditRecord& r) {
-  json details = json::object();
-  for (const auto& [k, v] : r.details) details[k] = v;
-  return Dump(json{{"actor", r.actor},
-                   {"action", r.action},
-                   {"project", r.project},
-                   {"study", r.study},
-                   {"task_id", r.task_id},
-                   {"round", r.round},
-                   {"node", r.node},
-                   {"payload_hash", r.payload_hash},
-                   {"details", details}});
+  // Written directly (the hub writes one per state change on its loop thread); any JSON reader
+  // reads it back.
+  std::string out;
+  out.reserve(256);
+  auto field = [&](std::string_view key, std::string_view value) -> Status {
+    out += key;
+    return AppendCanonicalString(value, out);
+  };
+  RETURN_IF_ERROR(field("{\"action\":", r.action));
+  RETURN_IF_ERROR(field(",\"actor\":", r.actor));
+  out += ",\"details\":";
+  RETURN_IF_ERROR(AppendCanonicalDetails(r.details, out));
+  RETURN_IF_ERROR(field(",\"node\":", r.node));
+  RETURN_IF_ERROR(field(",\"payload_hash\":", r.payload_hash));
+  RETURN_IF_ERROR(field(",\"project\":", r.project));
+  out += ",\"round\":" + std::to_string(r.round);
+  RETURN_IF_ERROR(field(",\"study\":", r.study));
+  RETURN_IF_ERROR(field(",\"task_id\":", r.task_id));
+  out += '}';
+  return out;
 }
 
 Result<AuditRecord> AuditRecordFromJson(std::string_view text) {
@@ -591,7 +717,8 @@ Result<AuditEntry> AuditLog::AppendInSavepoint(const AuditRecord& record, int64_
     ASSIGN_OR_RETURN(std::vector<uint8_t> hash_bytes, internal::FromHex(e.hash));
     e.signature = internal::ToHex(key_->Sign(DomainMessage(kEntryDomain, hash_bytes)));
   }
-  ASSIGN_OR_RETURN(std::string details, Dump(BodyJson(e)["details"]));
+  std::string details;
+  RETURN_IF_ERROR(AppendCanonicalDetails(record.details, details));
   ASSIGN_OR_RETURN(
       Statement ins,
       db_.Prepare("INSERT INTO audit_log(seq, time, writer, actor, action, project, study, "

@@ -313,16 +313,18 @@ Status NodeAgent::Run() {
   const auto wait_s = static_cast<double>(options_.long_poll.count()) / 1000.0;
   const std::string poll = fmt::format("/v1/tasks/next?wait={}", wait_s);
   const auto poll_timeout = options_.long_poll + std::chrono::milliseconds(15'000);
+  // Results a previous run journaled but could not post. Only at start: afterwards every result
+  // is posted until the hub acknowledges or declines it (PostUntilDone) before the next poll.
+  ASSIGN_OR_RETURN(auto unposted, journal_->Unposted());
+  if (!unposted.empty()) {
+    log::Info("node {}: posting {} journaled result(s) the hub has not acknowledged",
+              options_.node_id, unposted.size());
+  }
+  for (const auto& e : unposted) {
+    RETURN_IF_ERROR(PostUntilDone(e));
+    if (stopping()) return Status::Ok();
+  }
   while (!stopping()) {
-    ASSIGN_OR_RETURN(auto unposted, journal_->Unposted());
-    if (!unposted.empty()) {
-      log::Info("node {}: posting {} journaled result(s) the hub has not acknowledged",
-                options_.node_id, unposted.size());
-    }
-    for (const auto& e : unposted) {
-      RETURN_IF_ERROR(PostUntilDone(e));
-      if (stopping()) return Status::Ok();
-    }
     if (!hub_reachable_logged_) {
       // A quick first contact, so that a TLS or address mistake shows at once, not after a poll.
       auto health = client_->Send("GET", "/v1/health", {}, {}, std::chrono::milliseconds(10'000));

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "common/clock.h"
 #include "common/files.h"
@@ -341,6 +342,78 @@ TEST_F(AuditTest, ImportedRecordsAreAppendedOnce) {
   EXPECT_FALSE(entries[7].signature.empty());
   EXPECT_TRUE(log_->VerifyStored().ok());
   EXPECT_TRUE(VerifyAuditLog(log_->Export().value(), Key(1).public_key()).ok());
+}
+
+// The canonical JSON is written by hand for speed; its bytes must be those of nlohmann's strict
+// dump (the documented form, and what logs written before were hashed with), and it must refuse
+// exactly the strings nlohmann refuses.
+TEST(CanonicalJson, MatchesNlohmannStrictDumpOnRandomStrings) {
+  DeterministicRandom random(11);
+  const std::vector<std::string> pieces = {
+      "a",    "Z",    "\"",   "\\", "/",  "\b", "\f", "\n", "\r", "\t", std::string(1, '\0'),
+      "\x01", "\x1f", "\x7f", "é",  "中", "😀"};
+  const std::vector<std::string> invalid_pieces = {
+      "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe0\x80", "\xff", "\xc3", "\xf0\x9f\x98"};
+  bool poison = false;  // this trial: one invalid sequence somewhere
+  auto text = [&] {
+    std::string out;
+    const int n = static_cast<int>(random.Uniform(6));
+    for (int i = 0; i < n; ++i) out += pieces[random.Uniform(pieces.size())];
+    if (poison && random.Uniform(8) == 0) {
+      out += invalid_pieces[random.Uniform(invalid_pieces.size())];
+      poison = false;
+    }
+    return out;
+  };
+  int valid = 0, invalid = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    poison = random.Uniform(2) == 0;
+    AuditEntry e;
+    e.seq = static_cast<int64_t>(random.Uniform(1000000));
+    e.time_micros = 1'700'000'000'000'000 + static_cast<int64_t>(random.Uniform(1000000));
+    e.writer = text();
+    e.record.actor = text();
+    e.record.action = text();
+    e.record.project = text();
+    e.record.study = text();
+    e.record.task_id = text();
+    e.record.round = static_cast<int64_t>(random.Uniform(50)) - 5;
+    e.record.node = text();
+    e.record.payload_hash = text();
+    e.prev_hash = text();
+    for (int d = static_cast<int>(random.Uniform(3)); d > 0; --d) e.record.details[text()] = text();
+    json details = json::object();
+    for (const auto& [k, v] : e.record.details) details[k] = v;
+    json j{{"seq", e.seq},
+           {"time", e.time_micros},
+           {"writer", e.writer},
+           {"actor", e.record.actor},
+           {"action", e.record.action},
+           {"project", e.record.project},
+           {"study", e.record.study},
+           {"task_id", e.record.task_id},
+           {"round", e.record.round},
+           {"node", e.record.node},
+           {"payload_hash", e.record.payload_hash},
+           {"details", details},
+           {"prev_hash", e.prev_hash}};
+    std::optional<std::string> expected;
+    try {
+      expected = j.dump(-1, ' ', false, json::error_handler_t::strict);
+    } catch (const json::exception&) {
+    }
+    auto got = CanonicalEntryJson(e);
+    ASSERT_EQ(got.ok(), expected.has_value()) << "trial " << trial;
+    if (expected) {
+      ASSERT_EQ(*got, *expected) << "trial " << trial;
+      ++valid;
+    } else {
+      EXPECT_EQ(got.status().code(), StatusCode::kInvalidArgument);
+      ++invalid;
+    }
+  }
+  EXPECT_GT(valid, 100);
+  EXPECT_GT(invalid, 100);
 }
 
 TEST(AuditRecordJson, RoundTripsAndRefusesMalformedText) {
