@@ -13,6 +13,12 @@ void AppendJsonEscaped(std::string_view s, std::string& out) {
       case '\\':
         out += "\\\\";
         break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       case '\n':
         out += "\\n";
         break;

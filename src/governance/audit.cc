@@ -12,6 +12,7 @@
 #include <set>
 
 #include "common/files.h"
+#include "common/json_escape.h"
 #include "common/strings.h"
 #include "governance/crypto_adapter.h"
 #include "governance/schema.h"
@@ -133,50 +134,13 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
 }
 
 Status AppendCanonicalString(std::string_view s, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
   for (size_t i = 0; i < s.size();) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
-      size_t n = Utf8SequenceLength(s, i);
-      if (n == 0) return Status::InvalidArgument("audit entry: a field is not valid UTF-8");
-      out.append(s.data() + i, n);
-      i += n;
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xF];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-    ++i;
+    size_t n = Utf8SequenceLength(s, i);
+    if (n == 0) return Status::InvalidArgument("audit entry: a field is not valid UTF-8");
+    i += n;
   }
+  out += '"';
+  AppendJsonEscaped(s, out);
   out += '"';
   return Status::Ok();
 }
