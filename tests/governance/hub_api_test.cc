@@ -284,6 +284,28 @@ TEST_F(HubApiTest, StudiesOfOneProjectAreInvisibleToAnother) {
             403);
 }
 
+// A record linkage is a study of its project too: only that project's members read it or its
+// counts (hub.cc AuthorizeRead).
+TEST_F(HubApiTest, LinkagesOfOneProjectAreInvisibleToAnother) {
+  const json linkage = {
+      {"name", "link"},
+      {"project", "proj-a"},
+      {"linkage",
+       {{"schema", json::parse(R"({"id": "id", "clk": {"bits": 512}, "fields": [{"name": "name",
+            "type": "name", "tokens": "bigrams", "k": 20}]})")},
+        {"nodes", {"fr-node", "qc-node"}}}}};
+  auto submitted = harness_->Person(world_.token("alice"), "POST", "/v1/studies", linkage.dump());
+  ASSERT_EQ(submitted.status, 201) << submitted.body;
+  const std::string id = json::parse(submitted.body)["id"].get<std::string>();
+  auto status_of = [&](const std::string& who, const std::string& target) {
+    return harness_->Person(world_.token(who), "GET", target).status;
+  };
+  EXPECT_EQ(status_of("bruno", "/v1/studies/" + id), 200);  // a member of proj-a
+  EXPECT_EQ(status_of("chloe", "/v1/studies/" + id), 403);  // a member of proj-b only
+  EXPECT_EQ(status_of("chloe", "/v1/studies/" + id + "/result"), 403);
+  EXPECT_EQ(status_of("fanny", "/v1/studies/" + id), 403);  // committee members are not members
+}
+
 TEST_F(HubApiTest, ExpiredTokenIsRefused) {
   EXPECT_EQ(harness_->Person(world_.token("alice"), "GET", "/v1/whoami").status, 200);
   world_.SetDate("2025-12-01");  // tokens last 90 days; alice's was issued on 2025-03-01
