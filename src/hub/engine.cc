@@ -345,12 +345,23 @@ Result<std::vector<std::string>> StudyEngine::StudyNodes(const std::string& stud
 Result<std::optional<std::string>> StudyEngine::NextTaskPayload(const std::string& node) {
   ASSIGN_OR_RETURN(auto secure_payload, NextSecurePayload(node));
   if (secure_payload) return secure_payload;
-  return TakeNextPayload("tasks", node, /*stamp_dispatched_at=*/true);
+  return TakeNextPayload("tasks", node);
+}
+
+void StudyEngine::NoteDispatched(const std::string& task_id) {
+  dispatched_.emplace(task_id, clock_.NowMicros());  // the first hand-out's time
+}
+
+std::optional<int64_t> StudyEngine::TakeDispatchedAt(const std::string& task_id) {
+  auto it = dispatched_.find(task_id);
+  if (it == dispatched_.end()) return std::nullopt;
+  int64_t at = it->second;
+  dispatched_.erase(it);
+  return at;
 }
 
 Result<std::optional<std::string>> StudyEngine::TakeNextPayload(std::string_view table,
-                                                                const std::string& node,
-                                                                bool stamp_dispatched_at) {
+                                                                const std::string& node) {
   ASSIGN_OR_RETURN(Statement q,
                    db_.Prepare(fmt::format("SELECT task_id, payload, state FROM {} WHERE node = ? "
                                            "AND state IN ('pending', 'dispatched') ORDER BY "
@@ -363,15 +374,13 @@ Result<std::optional<std::string>> StudyEngine::TakeNextPayload(std::string_view
   std::string payload = q.ColumnText(1);
   bool pending = q.ColumnText(2) == "pending";
   q.Reset();
-  if (pending) {
-    ASSIGN_OR_RETURN(Statement up, db_.Prepare(fmt::format(
-                                       "UPDATE {} SET state = 'dispatched'{} WHERE task_id = ?",
-                                       table, stamp_dispatched_at ? ", dispatched_at = ?" : "")));
-    if (stamp_dispatched_at) {
-      up.Bind(1, clock_.NowMicros()).Bind(2, task_id);
-    } else {
-      up.Bind(1, task_id);
-    }
+  if (pending && table == "tasks") {
+    NoteDispatched(task_id);
+  } else if (pending) {
+    ASSIGN_OR_RETURN(
+        Statement up,
+        db_.Prepare(fmt::format("UPDATE {} SET state = 'dispatched' WHERE task_id = ?", table)));
+    up.Bind(1, task_id);
     RETURN_IF_ERROR(up.Run().status());
   }
   return std::optional<std::string>(std::move(payload));
@@ -391,9 +400,8 @@ Result<std::optional<protocol::Task>> StudyEngine::NextTask(const std::string& n
 Result<std::vector<std::optional<std::string>>> StudyEngine::NextTaskPayloads(
     const std::vector<std::string>& nodes) {
   std::vector<std::optional<std::string>> out;
-  // Reads first: most polls find nothing (or a task they already fetched) and then take no write
-  // lock and commit nothing. Nothing else runs between the reads and the writes (one thread).
-  std::vector<std::string> newly_dispatched;
+  // Reads only: a round's task handed out is noted in memory (NoteDispatched), so a poll commits
+  // nothing.
   {
     ASSIGN_OR_RETURN(Statement q, db_.Prepare("SELECT task_id, payload, state FROM tasks WHERE "
                                               "node = ? AND state IN ('pending', 'dispatched') "
@@ -412,21 +420,10 @@ Result<std::vector<std::optional<std::string>>> StudyEngine::NextTaskPayloads(
         out.emplace_back();
         continue;
       }
-      if (q.ColumnText(2) == "pending") newly_dispatched.push_back(q.ColumnText(0));
+      if (q.ColumnText(2) == "pending") NoteDispatched(q.ColumnText(0));
       out.emplace_back(q.ColumnText(1));
     }
   }
-  if (newly_dispatched.empty()) return out;
-  ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(db_));
-  ASSIGN_OR_RETURN(Statement up, db_.Prepare("UPDATE tasks SET state = 'dispatched', "
-                                             "dispatched_at = ? WHERE task_id = ?"));
-  const int64_t now = clock_.NowMicros();
-  for (const auto& task_id : newly_dispatched) {
-    up.Reset();
-    up.Bind(1, now).Bind(2, task_id);
-    RETURN_IF_ERROR(up.Run().status());
-  }
-  RETURN_IF_ERROR(tx.Commit());
   return out;
 }
 
@@ -522,10 +519,18 @@ Result<AcceptOutcome> StudyEngine::AcceptResult(const std::string& node, const s
                             : result.status == protocol::ResultStatus::kRefused ? "refused"
                                                                                 : "failed";
     ASSIGN_OR_RETURN(Statement up, db_.Prepare("UPDATE tasks SET state = ?, result = ?, "
-                                               "idempotency_key = ?, completed_at = ? WHERE "
+                                               "idempotency_key = ?, completed_at = ?, "
+                                               "dispatched_at = coalesce(dispatched_at, ?) WHERE "
                                                "task_id = ?"));
-    up.Bind(1, new_state).Bind(2, result.ToJson().dump()).Bind(3, idempotency_key);
-    up.Bind(4, clock_.NowMicros()).Bind(5, task_id);
+    // The bytes the node posted when given (parsed and checked above: the same result), else the
+    // result serialized again.
+    if (body.empty()) {
+      up.Bind(2, result.ToJson().dump());
+    } else {
+      up.Bind(2, body);
+    }
+    up.Bind(1, new_state).Bind(3, idempotency_key);
+    up.Bind(4, clock_.NowMicros()).Bind(5, TakeDispatchedAt(task_id)).Bind(6, task_id);
     RETURN_IF_ERROR(up.Run().status());
     ResultAccepted(result, body);
     ASSIGN_OR_RETURN(bool restarted,
@@ -729,6 +734,12 @@ Status StudyEngine::FailStudy(const std::string& study_id, const std::string& er
                                                 "'dispatched')"));
   tasks.Bind(1, study_id);
   RETURN_IF_ERROR(tasks.Run().status());
+  // Its cancelled tasks' hand-outs (task ids are "<study>-r<round>-<node>").
+  const std::string prefix = study_id + "-r";
+  for (auto it = dispatched_.lower_bound(prefix);
+       it != dispatched_.end() && it->first.compare(0, prefix.size(), prefix) == 0;) {
+    it = dispatched_.erase(it);
+  }
   log::Warn("hub: study {} failed: {}", study_id, error);
   return Status::Ok();
 }
@@ -802,8 +813,9 @@ Result<json> StudyEngine::StudyStatus(const std::string& study_id) {
   for (;;) {
     ASSIGN_OR_RETURN(bool row, t.Step());
     if (!row) break;
-    nodes.push_back(
-        {{"node", t.ColumnText(0)}, {"task", t.ColumnText(1)}, {"state", t.ColumnText(2)}});
+    std::string state = t.ColumnText(2);
+    if (state == "pending" && dispatched_.count(t.ColumnText(1))) state = "dispatched";
+    nodes.push_back({{"node", t.ColumnText(0)}, {"task", t.ColumnText(1)}, {"state", state}});
   }
   s["nodes"] = std::move(nodes);
   ASSIGN_OR_RETURN(Statement r, db_.Prepare("SELECT round, started_at, completed_at FROM rounds "

@@ -156,11 +156,17 @@ class StudyEngine {
   Status FailStudy(const std::string& study_id, const std::string& error);
   Result<std::vector<std::string>> StudyNodes(const std::string& study_id);
   Result<std::optional<std::string>> NextTaskPayload(const std::string& node);
-  // The oldest pending or dispatched task of `node` in `table` ("tasks", "secagg_tasks"),
-  // marked dispatched (with dispatched_at when asked).
+  // The oldest pending or dispatched task of `node` in `table` ("tasks", "secagg_tasks"), marked
+  // dispatched: a round's task in memory (NoteDispatched), a secure-phase task in the table.
   Result<std::optional<std::string>> TakeNextPayload(std::string_view table,
-                                                     const std::string& node,
-                                                     bool stamp_dispatched_at);
+                                                     const std::string& node);
+  // A round's task handed out: kept in memory, not written (a commit per poll saved). The state
+  // "dispatched" is informational (a pending task is handed out the same way, and its deadline
+  // was set at creation): StudyStatus shows it, and the time is written as dispatched_at with the
+  // task's result. A hub restart forgets it; the task shows "pending" until handed out again.
+  void NoteDispatched(const std::string& task_id);
+  // The time `task_id` was handed out, if it was since this hub started (and forgets it).
+  std::optional<int64_t> TakeDispatchedAt(const std::string& task_id);
 
   // Secure aggregation and study privacy, defined in hub/secure_rounds.cc.
   Status OpenSecureRounds();
@@ -205,6 +211,8 @@ class StudyEngine {
   std::function<void(const protocol::Task&, const std::string&)> on_task_created_;
   std::function<void(const protocol::TaskResult&, std::string_view)> on_result_accepted_;
   std::function<Status(const std::string&, const std::string&)> round_check_;
+  // Round tasks handed out and not yet answered: task id -> when (NoteDispatched).
+  std::map<std::string, int64_t> dispatched_;
 };
 
 }  // namespace passerelle::hub

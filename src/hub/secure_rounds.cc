@@ -321,7 +321,7 @@ Status StudyEngine::StartSecureSession(const std::string& study_id, int round,
 }
 
 Result<std::optional<std::string>> StudyEngine::NextSecurePayload(const std::string& node) {
-  return TakeNextPayload("secagg_tasks", node, /*stamp_dispatched_at=*/false);
+  return TakeNextPayload("secagg_tasks", node);
 }
 
 namespace {

@@ -67,6 +67,36 @@ TEST_F(EngineTest, SubmitCreatesOneTaskPerNodeAndNotifies) {
   EXPECT_FALSE(engine_->NextTask("elsewhere")->has_value());
 }
 
+// Handing a task out writes nothing (a poll commits nothing); the status shows it dispatched, and
+// the hand-out time is stored with the result.
+TEST_F(EngineTest, HandingATaskOutIsNotedInMemoryAndWrittenWithItsResult) {
+  std::string id = SubmitCount();
+  auto stored = [&](const std::string& task, const char* column) {
+    auto q =
+        db_->Prepare(std::string("SELECT ") + column + " FROM tasks WHERE task_id = ?").value();
+    q.Bind(1, task);
+    EXPECT_TRUE(q.Step().value());
+    return q.IsNull(0) ? std::string("NULL") : q.ColumnText(0);
+  };
+  auto node_state = [&](const std::string& node) {
+    const json status = engine_->StudyStatus(id).value();
+    for (const auto& n : status["nodes"]) {
+      if (n["node"] == node) return n["state"].get<std::string>();
+    }
+    return std::string();
+  };
+  auto fr = **engine_->NextTask("fr");
+  EXPECT_EQ(stored(fr.task_id, "state"), "pending");  // nothing written...
+  EXPECT_EQ(node_state("fr"), "dispatched");          // ...but shown
+  EXPECT_EQ(node_state("qc"), "pending");
+  clock_.Advance(std::chrono::seconds(3));
+  ASSERT_TRUE(engine_->AcceptResult("fr", fr.task_id, "k", CountResult(fr, 100)).ok());
+  EXPECT_EQ(stored(fr.task_id, "state"), "done");
+  EXPECT_NE(stored(fr.task_id, "dispatched_at"), "NULL");
+  EXPECT_LT(std::stoll(stored(fr.task_id, "dispatched_at")),
+            std::stoll(stored(fr.task_id, "completed_at")));
+}
+
 TEST_F(EngineTest, ResultPostedTwiceCountsOnce) {
   std::string id = SubmitCount();
   auto fr = **engine_->NextTask("fr");
