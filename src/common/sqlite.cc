@@ -287,6 +287,13 @@ Status SqliteDb::Migrate(std::span<const SqliteMigration> migrations) {
 
 int64_t SqliteDb::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
 
+Result<std::pair<int64_t, int64_t>> SqliteDb::ChangeStamp() {
+  ASSIGN_OR_RETURN(Statement q, Prepare("PRAGMA data_version"));
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row) return ErrorStatus("PRAGMA data_version", SQLITE_ERROR);
+  return std::pair<int64_t, int64_t>(q.ColumnInt(0), sqlite3_total_changes64(db_));
+}
+
 // ---- SqliteTransaction ----------------------------------------------------------------------
 
 Result<SqliteTransaction> SqliteTransaction::Begin(SqliteDb& db) {

@@ -26,6 +26,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -127,6 +128,10 @@ class SqliteDb {
 
   // The rowid of the last INSERT on this connection.
   int64_t LastInsertRowId() const;
+  // A stamp that changes whenever the database's content may have changed: a commit by this
+  // connection (rows it changed, in total) or by another connection (PRAGMA data_version). For
+  // caches of rows that are read far more often than written.
+  Result<std::pair<int64_t, int64_t>> ChangeStamp();
   const std::string& path() const { return path_; }
 
   // "path: what: sqlite message" for the last error on this connection.

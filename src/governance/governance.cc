@@ -476,6 +476,14 @@ Result<Principal> GovernanceService::Authenticate(std::string_view bearer) {
 
 Result<Principal> GovernanceService::NodePrincipal(std::string_view node_id) {
   std::lock_guard lock(impl_->mu);
+  ASSIGN_OR_RETURN(auto stamp, impl_->db->ChangeStamp());
+  if (stamp != impl_->node_principals_stamp) {
+    impl_->node_principals.clear();
+    impl_->node_principals_stamp = stamp;
+  }
+  if (auto it = impl_->node_principals.find(node_id); it != impl_->node_principals.end()) {
+    return it->second;
+  }
   auto node = impl_->LoadNodeLocked(node_id);
   if (!node.ok()) {
     if (node.status().code() == StatusCode::kNotFound) {
@@ -489,6 +497,7 @@ Result<Principal> GovernanceService::NodePrincipal(std::string_view node_id) {
   p.name = node->id;
   p.organisation = node->organisation;
   p.jurisdiction = node->jurisdiction;
+  impl_->node_principals.emplace(p.name, p);
   return p;
 }
 

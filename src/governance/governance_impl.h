@@ -32,6 +32,10 @@ struct GovernanceService::Impl {
   std::mutex mu;
   // token id -> SHA-256 of the token, after a successful Argon2id check (TokenOptions).
   std::map<std::string, internal::Bytes32> verified_tokens;
+  // Registered nodes, read on every node request: valid while db->ChangeStamp() is this stamp
+  // (no commit since, by this connection or another: a node registered by the CLI is seen).
+  std::map<std::string, Principal, std::less<>> node_principals;
+  std::pair<int64_t, int64_t> node_principals_stamp{-1, -1};
 
   // -- helpers (governance.cc)
   Status RequireWritableLocked() const;

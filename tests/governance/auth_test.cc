@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/files.h"
+#include "common/sqlite.h"
 #include "governance/auth.h"
 #include "world.h"
 
@@ -127,6 +128,36 @@ TEST_F(AuthTest, NodesAreKnownByRegistration) {
   EXPECT_EQ(n->kind, Principal::Kind::kNode);
   EXPECT_EQ(n->jurisdiction, Jurisdiction::kQC);
   EXPECT_EQ(w_.gov().NodePrincipal("rogue").status().code(), StatusCode::kUnauthenticated);
+}
+
+// Node principals are cached (every node request asks). A miss is not cached (a node registered
+// with the CLI while the hub runs is known at once), and any commit by another connection empties
+// the cache (no operation changes a registered node today; a change made to the file is seen).
+TEST(NodePrincipalCache, FollowsRegistrationsFromThisAndOtherConnections) {
+  auto dir = TempDir::Create().value();
+  const std::string path = (dir.path() / "gov.sqlite").string();
+  World hub(path);
+  ASSERT_TRUE(
+      hub.gov().AddOrganisation(hub.op(), {"hdh", "Health Data Hub", Jurisdiction::kFR}).ok());
+  ASSERT_TRUE(hub.gov().RegisterNode(hub.op(), "fr-node", "hdh").ok());
+  EXPECT_EQ(hub.gov().NodePrincipal("fr-node")->organisation, "hdh");
+  EXPECT_EQ(hub.gov().NodePrincipal("fr-node")->organisation, "hdh");  // from the cache
+  EXPECT_EQ(hub.gov().NodePrincipal("late-node").status().code(), StatusCode::kUnauthenticated);
+  {
+    World cli(path);  // another connection, as `passerelle node register` would open
+    ASSERT_TRUE(cli.gov().RegisterNode(cli.op(), "late-node", "hdh").ok());
+  }
+  auto late = hub.gov().NodePrincipal("late-node");
+  ASSERT_TRUE(late.ok()) << late.status().ToString();
+  EXPECT_EQ(late->jurisdiction, Jurisdiction::kFR);
+  // A cached node changed behind the service's back.
+  ASSERT_TRUE(hub.gov().AddOrganisation(hub.op(), {"udem", "UdeM", Jurisdiction::kQC}).ok());
+  EXPECT_EQ(hub.gov().NodePrincipal("fr-node")->jurisdiction, Jurisdiction::kFR);
+  {
+    auto raw = SqliteDb::Open({.path = path, .must_exist = true}).value();
+    ASSERT_TRUE(raw->Execute("UPDATE nodes SET organisation = 'udem' WHERE id = 'fr-node'").ok());
+  }
+  EXPECT_EQ(hub.gov().NodePrincipal("fr-node")->jurisdiction, Jurisdiction::kQC);
 }
 
 // The cases the issue names, one by one.
