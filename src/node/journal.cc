@@ -83,24 +83,19 @@ Result<std::optional<Journal::Entry>> Journal::Find(const std::string& task_id) 
 
 Status Journal::RecordComputed(const std::string& task_id, const std::string& study_id, int round,
                                const std::string& idempotency_key, const std::string& result_json) {
-  ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(*db_));
-  RETURN_IF_ERROR(WriteMarks());
   ASSIGN_OR_RETURN(Statement st, db_->Prepare("INSERT INTO journal VALUES (?, ?, ?, 'computed', "
                                               "?, ?, ?, ?)"));
   int64_t now = clock_.NowMicros();
   st.Bind(1, task_id).Bind(2, study_id).Bind(3, round).Bind(4, idempotency_key);
   st.Bind(5, result_json).Bind(6, now).Bind(7, now);
-  RETURN_IF_ERROR(st.Run().status());
-  RETURN_IF_ERROR(tx.Commit());
-  posted_unwritten_.clear();
-  return Status::Ok();
+  return st.Run().status();
 }
 
 Status Journal::MarkFinal(const std::string& task_id, const std::string& state) {
   if (state == "posted") {
     if (!MarkHeld(task_id)) posted_unwritten_.push_back(task_id);
-    // Bounded: a node that only re-posts (no new computation) still writes its marks.
-    if (posted_unwritten_.size() >= 256) return FlushMarks();
+    // Written together (the rows of consecutive tasks share pages), at most kMarksHeld behind.
+    if (posted_unwritten_.size() >= kMarksHeld) return FlushMarks();
     return Status::Ok();
   }
   ASSIGN_OR_RETURN(SqliteTransaction tx, SqliteTransaction::Begin(*db_));

@@ -3,11 +3,11 @@
 // same Idempotency-Key, and answers a task the hub hands out again from the journal instead of
 // computing it twice — so a result is released once, and counted once.
 //
-// An acknowledgement ("posted") is written with the journal's next write (the next computed
-// result, in the same transaction) or when the node is idle (FlushMarks), not in a commit of its
-// own: a round then costs the node one journal commit, not two. Until then Find and Unposted see
-// it. A crash in between loses only the mark: the node re-posts the result at restart with the
-// same key and the hub answers that it already has it.
+// Acknowledgements ("posted") are held in memory and written together, when the node is idle
+// (FlushMarks, when a poll finds no task), when kMarksHeld are held, or when the journal closes,
+// not in a commit each: a round then costs the node one journal commit, not two. Until then Find
+// and Unposted see them. A crash loses only the marks held: the node re-posts those results at
+// restart with their keys and the hub answers that it already has them.
 //
 // Thread-safety: one thread.
 #pragma once
@@ -38,7 +38,10 @@ class Journal {
   ~Journal();
 
   Result<std::optional<Entry>> Find(const std::string& task_id);
-  // Records a computed result before it is posted (and the acknowledgements not yet written).
+  // At most this many acknowledgements are held before they are written.
+  static constexpr size_t kMarksHeld = 64;
+
+  // Records a computed result before it is posted.
   Status RecordComputed(const std::string& task_id, const std::string& study_id, int round,
                         const std::string& idempotency_key, const std::string& result_json);
   // `state`: "posted" (acknowledged: written later, see above) or "rejected" (the hub will never

@@ -155,9 +155,9 @@ TEST(JournalTest, KeepsResultAndKeyAcrossReopen) {
   EXPECT_FALSE((*j)->Find("t3")->has_value());
 }
 
-// An acknowledgement is written with the journal's next write, not in a commit of its own; until
-// then the journal still answers as if it were written.
-TEST(JournalTest, AcknowledgementsAreWrittenWithTheNextWrite) {
+// Acknowledgements are held and written together, not in a commit each; until then the journal
+// still answers as if they were written.
+TEST(JournalTest, AcknowledgementsAreHeldAndWrittenTogether) {
   auto dir = TempDir::Create();
   FakeClock clock(5);
   auto path = dir->path() / "journal.sqlite";
@@ -175,10 +175,18 @@ TEST(JournalTest, AcknowledgementsAreWrittenWithTheNextWrite) {
   EXPECT_EQ((*j->Find("t1"))->state, "posted");  // ...but answered
   EXPECT_TRUE(j->Unposted()->empty());
   ASSERT_TRUE(j->RecordComputed("t2", "s", 2, "k2", "{}").ok());
-  EXPECT_EQ(stored_state("t1"), "posted");  // written with the next result
+  EXPECT_EQ(stored_state("t1"), "computed");  // still held
   ASSERT_TRUE(j->MarkFinal("t2", "posted").ok());
-  ASSERT_TRUE(j->FlushMarks().ok());
+  ASSERT_TRUE(j->FlushMarks().ok());  // idle: written together
+  EXPECT_EQ(stored_state("t1"), "posted");
   EXPECT_EQ(stored_state("t2"), "posted");
+  // At most kMarksHeld are held.
+  for (size_t i = 0; i < Journal::kMarksHeld; ++i) {
+    const std::string id = "m" + std::to_string(i);
+    ASSERT_TRUE(j->RecordComputed(id, "s", 9, "k", "{}").ok());
+    ASSERT_TRUE(j->MarkFinal(id, "posted").ok());
+  }
+  EXPECT_EQ(stored_state("m0"), "posted");
   // A rejection is written at once.
   ASSERT_TRUE(j->RecordComputed("t3", "s", 3, "k3", "{}").ok());
   ASSERT_TRUE(j->MarkFinal("t3", "rejected").ok());
