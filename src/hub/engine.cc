@@ -374,15 +374,9 @@ Result<std::optional<std::string>> StudyEngine::TakeNextPayload(std::string_view
   std::string payload = q.ColumnText(1);
   bool pending = q.ColumnText(2) == "pending";
   q.Reset();
-  if (pending && table == "tasks") {
-    NoteDispatched(task_id);
-  } else if (pending) {
-    ASSIGN_OR_RETURN(
-        Statement up,
-        db_.Prepare(fmt::format("UPDATE {} SET state = 'dispatched' WHERE task_id = ?", table)));
-    up.Bind(1, task_id);
-    RETURN_IF_ERROR(up.Run().status());
-  }
+  // Nothing written: a poll commits nothing. A secure-phase task stays "pending" in its table
+  // (pending and dispatched tasks are handed out and timed out alike; nothing shows which).
+  if (pending && table == "tasks") NoteDispatched(task_id);
   return std::optional<std::string>(std::move(payload));
 }
 

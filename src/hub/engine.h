@@ -156,8 +156,8 @@ class StudyEngine {
   Status FailStudy(const std::string& study_id, const std::string& error);
   Result<std::vector<std::string>> StudyNodes(const std::string& study_id);
   Result<std::optional<std::string>> NextTaskPayload(const std::string& node);
-  // The oldest pending or dispatched task of `node` in `table` ("tasks", "secagg_tasks"), marked
-  // dispatched: a round's task in memory (NoteDispatched), a secure-phase task in the table.
+  // The oldest pending or dispatched task of `node` in `table` ("tasks", "secagg_tasks"); a round's
+  // task is noted dispatched in memory (NoteDispatched); nothing is written.
   Result<std::optional<std::string>> TakeNextPayload(std::string_view table,
                                                      const std::string& node);
   // A round's task handed out: kept in memory, not written (a commit per poll saved). The state
