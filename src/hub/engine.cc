@@ -437,33 +437,15 @@ Result<AcceptOutcome> StudyEngine::AcceptResult(const std::string& node, const s
   q.Bind(1, task_id);
   ASSIGN_OR_RETURN(bool has, q.Step());
   if (!has) return Status::NotFound(fmt::format("no task \"{}\" at this hub", task_id));
-  const std::string study_id = q.ColumnText(0);
-  const int round = static_cast<int>(q.ColumnInt(1));
-  const std::string task_node = q.ColumnText(2);
-  const std::string state = q.ColumnText(3);
-  const std::string stored_key = q.ColumnOptionalText(4).value_or("");
+  const PostedTask posted{q.ColumnText(0), static_cast<int>(q.ColumnInt(1)), q.ColumnText(2),
+                          q.ColumnText(3), q.ColumnOptionalText(4).value_or("")};
   const std::string payload = q.ColumnText(5);
   q.Reset();
-  if (task_node != node) {
-    return Status::PermissionDenied(
-        fmt::format("task {} belongs to node {}, not to node {}", task_id, task_node, node));
-  }
-  if (state == "done" || state == "refused" || state == "failed") {
-    if (stored_key == idempotency_key) return AcceptOutcome{.duplicate = true};
-    return Status::AlreadyExists(
-        fmt::format("task {} already has a result (posted with another Idempotency-Key)", task_id));
-  }
-  if (state == "cancelled") {
-    return Status::FailedPrecondition(fmt::format(
-        "study {} is no longer running; the result of task {} is not needed", study_id, task_id));
-  }
-  if (result.task_id != task_id || result.study_id != study_id || result.round != round ||
-      result.node != node) {
-    return Status::InvalidArgument(fmt::format(
-        "result: task_id, study_id, round and node must be those of task {} ({}, round {}, node "
-        "{})",
-        task_id, study_id, round, node));
-  }
+  const std::string& study_id = posted.study_id;
+  const int round = posted.round;
+  ASSIGN_OR_RETURN(bool duplicate, CheckPost(task_id, posted, {"done", "refused", "failed"}, node,
+                                             idempotency_key, result));
+  if (duplicate) return AcceptOutcome{.duplicate = true};
   if (result.status == protocol::ResultStatus::kOk) {
     ASSIGN_OR_RETURN(protocol::Task task, protocol::Task::FromJson(json::parse(payload)));
     if (task.secagg && (!result.secagg || result.secagg->phase != "advertise")) {
@@ -559,6 +541,34 @@ Result<AcceptOutcome> StudyEngine::AcceptResult(const std::string& node, const s
   if (!notify_nodes.empty() && on_tasks_) on_tasks_(notify_nodes);
   if (study_changed && on_study_changed_) on_study_changed_(study_id);
   return AcceptOutcome{};
+}
+
+Result<bool> StudyEngine::CheckPost(const std::string& task_id, const PostedTask& task,
+                                    std::initializer_list<std::string_view> final_states,
+                                    const std::string& node, const std::string& idempotency_key,
+                                    const protocol::TaskResult& result) {
+  if (task.node != node) {
+    return Status::PermissionDenied(
+        fmt::format("task {} belongs to node {}, not to node {}", task_id, task.node, node));
+  }
+  if (std::find(final_states.begin(), final_states.end(), task.state) != final_states.end()) {
+    if (task.stored_key == idempotency_key) return true;
+    return Status::AlreadyExists(
+        fmt::format("task {} already has a result (posted with another Idempotency-Key)", task_id));
+  }
+  if (task.state == "cancelled") {
+    return Status::FailedPrecondition(
+        fmt::format("study {} is no longer running; the result of task {} is not needed",
+                    task.study_id, task_id));
+  }
+  if (result.task_id != task_id || result.study_id != task.study_id || result.round != task.round ||
+      result.node != node) {
+    return Status::InvalidArgument(fmt::format(
+        "result: task_id, study_id, round and node must be those of task {} ({}, round {}, node "
+        "{})",
+        task_id, task.study_id, task.round, node));
+  }
+  return false;
 }
 
 void StudyEngine::ResultAccepted(const protocol::TaskResult& result, std::string_view body) {

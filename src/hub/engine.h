@@ -28,6 +28,7 @@
 
 #include <chrono>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -186,6 +187,21 @@ class StudyEngine {
                                                           const std::string& idempotency_key,
                                                           const protocol::TaskResult& result,
                                                           std::string_view body);
+  // What a posted result is checked against, for a round's task and a secure-phase task alike:
+  // the task belongs to `node`; once in one of `final_states`, a post with the stored key is a
+  // duplicate (returns true) and one with another key is refused; a cancelled task takes no
+  // result; the result names the task's id, study, round and node. False: go on and accept.
+  struct PostedTask {
+    std::string study_id;
+    int round = 0;
+    std::string node;
+    std::string state;
+    std::string stored_key;
+  };
+  static Result<bool> CheckPost(const std::string& task_id, const PostedTask& task,
+                                std::initializer_list<std::string_view> final_states,
+                                const std::string& node, const std::string& idempotency_key,
+                                const protocol::TaskResult& result);
   // Calls on_result_accepted_ (inside the accepting transaction).
   void ResultAccepted(const protocol::TaskResult& result, std::string_view body);
   // A refusal by rule "require_secure_aggregation" of a plain study: restarts it as a secure

@@ -364,31 +364,15 @@ Result<std::optional<AcceptOutcome>> StudyEngine::AcceptSecureResult(
   ASSIGN_OR_RETURN(bool has, q.Step());
   // Not a phase task: AcceptResult goes on (and checks a secure round's own task's result).
   if (!has) return std::optional<AcceptOutcome>();
-  const std::string study_id = q.ColumnText(0);
-  const int round = static_cast<int>(q.ColumnInt(1));
-  const std::string task_node = q.ColumnText(2);
+  const PostedTask posted{q.ColumnText(0), static_cast<int>(q.ColumnInt(1)), q.ColumnText(2),
+                          q.ColumnText(4), q.ColumnOptionalText(5).value_or("")};
   const std::string phase = q.ColumnText(3);
-  const std::string state = q.ColumnText(4);
-  const std::string stored_key = q.ColumnOptionalText(5).value_or("");
   q.Reset();
-  if (task_node != node) {
-    return Status::PermissionDenied(
-        fmt::format("task {} belongs to node {}, not to node {}", task_id, task_node, node));
-  }
-  if (state == "done" || state == "dropped") {
-    if (stored_key == idempotency_key) return std::optional<AcceptOutcome>(AcceptOutcome{true});
-    return Status::AlreadyExists(
-        fmt::format("task {} already has a result (posted with another Idempotency-Key)", task_id));
-  }
-  if (state == "cancelled") {
-    return Status::FailedPrecondition(fmt::format(
-        "study {} is no longer running; the result of task {} is not needed", study_id, task_id));
-  }
-  if (result.task_id != task_id || result.study_id != study_id || result.round != round ||
-      result.node != node) {
-    return Status::InvalidArgument(
-        fmt::format("result: task_id, study_id, round and node must be those of task {}", task_id));
-  }
+  const std::string& study_id = posted.study_id;
+  const int round = posted.round;
+  ASSIGN_OR_RETURN(bool duplicate,
+                   CheckPost(task_id, posted, {"done", "dropped"}, node, idempotency_key, result));
+  if (duplicate) return std::optional<AcceptOutcome>(AcceptOutcome{true});
   const bool ok = result.status == protocol::ResultStatus::kOk;
   std::vector<uint8_t> bytes;
   if (ok) {
