@@ -8,7 +8,8 @@
 // the message is valid under the certificate's public key. A hub (whose certificate is a server
 // certificate) or a certificate of another CA cannot pass.
 //
-// Thread-safety: pure functions.
+// Thread-safety: safe from any thread. Parsed private keys and CA stores are cached by PEM text
+// (cert_sign.cc says why).
 #pragma once
 
 #include <cstdint>

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "common/files.h"
+#include "crypto/cert_sign.h"
 #include "crypto/tls.h"
 
 namespace passerelle::crypto {
@@ -69,6 +70,55 @@ TEST(PkiTest, TlsContextRefusesMismatchedKey) {
   auto ctx = TlsContext::Client({ca->cert_pem, a->cert_pem, b->key_pem});
   EXPECT_FALSE(ctx.ok());
   EXPECT_FALSE(TlsContext::Client({"", a->cert_pem, a->key_pem}).ok());
+}
+
+}  // namespace
+}  // namespace passerelle::crypto
+
+// Signatures with a node's certificate key (crypto/cert_sign.h): what a verifier accepts, what it
+// refuses, and that the cache of parsed keys and CA stores keeps keys and CAs apart.
+namespace passerelle::crypto {
+namespace {
+
+TEST(CertSignTest, VerifiesTheNodeAndRefusesEverythingElse) {
+  auto ca = CreateCa({.name = "Federation CA"});
+  auto other_ca = CreateCa({.name = "Other CA"});
+  auto fr = IssueCertificate(*ca, CertRole::kNode, "fr", {});
+  auto qc = IssueCertificate(*ca, CertRole::kNode, "qc", {});
+  auto hub = IssueCertificate(*ca, CertRole::kHub, "hub", {});
+  auto rogue = IssueCertificate(*other_ca, CertRole::kNode, "fr", {});
+  ASSERT_TRUE(fr.ok() && qc.ok() && hub.ok() && rogue.ok());
+  const std::vector<uint8_t> msg = {1, 2, 3, 4};
+  for (int round = 0; round < 2; ++round) {  // the second time from the caches
+    auto sig_fr = SignWithCertificateKey(fr->key_pem, msg);
+    auto sig_qc = SignWithCertificateKey(qc->key_pem, msg);
+    ASSERT_TRUE(sig_fr.ok() && sig_qc.ok());
+    EXPECT_TRUE(VerifyCertificateSignature(ca->cert_pem, fr->cert_pem, "fr", msg, *sig_fr).ok());
+    EXPECT_TRUE(VerifyCertificateSignature(ca->cert_pem, qc->cert_pem, "qc", msg, *sig_qc).ok());
+    // Another node's key, another node's name, another message.
+    EXPECT_EQ(VerifyCertificateSignature(ca->cert_pem, fr->cert_pem, "fr", msg, *sig_qc).code(),
+              StatusCode::kUnauthenticated);
+    Status named = VerifyCertificateSignature(ca->cert_pem, fr->cert_pem, "qc", msg, *sig_fr);
+    EXPECT_NE(named.message().find("issued to \"fr\""), std::string::npos) << named.ToString();
+    std::vector<uint8_t> other = msg;
+    other[0] ^= 1;
+    EXPECT_FALSE(VerifyCertificateSignature(ca->cert_pem, fr->cert_pem, "fr", other, *sig_fr).ok());
+    // A certificate of another CA, checked against ours; ours checked against another CA.
+    auto sig_rogue = SignWithCertificateKey(rogue->key_pem, msg);
+    ASSERT_TRUE(sig_rogue.ok());
+    EXPECT_FALSE(
+        VerifyCertificateSignature(ca->cert_pem, rogue->cert_pem, "fr", msg, *sig_rogue).ok());
+    EXPECT_FALSE(
+        VerifyCertificateSignature(other_ca->cert_pem, fr->cert_pem, "fr", msg, *sig_fr).ok());
+    // The hub's server certificate is not a node certificate.
+    auto sig_hub = SignWithCertificateKey(hub->key_pem, msg);
+    ASSERT_TRUE(sig_hub.ok());
+    EXPECT_FALSE(
+        VerifyCertificateSignature(ca->cert_pem, hub->cert_pem, "hub", msg, *sig_hub).ok());
+  }
+  EXPECT_FALSE(SignWithCertificateKey("not a key", msg).ok());
+  EXPECT_EQ(VerifyCertificateSignature("no CA here", fr->cert_pem, "fr", msg, {}).code(),
+            StatusCode::kUnauthenticated);
 }
 
 }  // namespace
