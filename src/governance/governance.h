@@ -345,7 +345,9 @@ class GovernanceService final : public Authorizer {
   Result<std::vector<CatalogHit>> SearchCatalog(const Principal& by, const CatalogQuery& query);
 
   // -- audit
-  // Appends an entry written by the hub itself (study.submit, task.create, result.accept, ...).
+  // Appends one entry in the hub's name at once, in a transaction of its own (tests and tools);
+  // the running hub's entries (study.submit, task.create, result.accept, ...) come through its
+  // outbox and ImportAudits below.
   Result<AuditEntry> RecordAudit(const AuditRecord& record);
   // Entries the hub first wrote to a durable outbox in its state database, inside the transaction
   // of the state change they record (hub/audit_outbox.h), appended here exactly once: the records
